@@ -1,0 +1,8 @@
+//! synwall's packet engine.
+//!
+//! The engine knows nothing of DPDK and never reads the OS clock: packets come in as byte
+//! slices with metadata, time comes in as an argument (nanoseconds on a monotonic scale).
+//! The same code therefore runs in a worker lcore, in `synwall replay` over a capture, and in
+//! unit tests over literal byte arrays.
+
+pub mod reasons;
