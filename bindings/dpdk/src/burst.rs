@@ -1,0 +1,234 @@
+use std::ptr::NonNull;
+
+use dpdk_sys::rte_mbuf;
+
+use crate::Mbuf;
+
+/// Largest burst a [`Burst`] holds.
+pub const BURST_MAX: usize = 64;
+
+/// A caller-owned array of up to [`BURST_MAX`] packets: receive fills it, transmit drains it, and
+/// packets move between bursts by pointer. Allocated once per worker, never on the packet path.
+/// Packets still inside when it drops are freed.
+pub struct Burst {
+    pkts: [*mut rte_mbuf; BURST_MAX],
+    len: usize,
+}
+
+impl Default for Burst {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Burst {
+    pub const fn new() -> Self {
+        Burst {
+            pkts: [std::ptr::null_mut(); BURST_MAX],
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Free places.
+    #[inline(always)]
+    pub fn room(&self) -> usize {
+        BURST_MAX - self.len
+    }
+
+    #[inline(always)]
+    fn raw(&self, i: usize) -> *mut rte_mbuf {
+        assert!(i < self.len, "burst index {i} out of {}", self.len);
+        self.pkts[i]
+    }
+
+    /// Packet bytes of packet `i`.
+    #[inline(always)]
+    pub fn data(&self, i: usize) -> &[u8] {
+        let m = self.raw(i);
+        // SAFETY: slots below len hold valid mbufs owned by this burst; &self forbids mutation.
+        unsafe {
+            std::slice::from_raw_parts(
+                dpdk_sys::shim_rte_pktmbuf_data(m),
+                dpdk_sys::shim_rte_pktmbuf_data_len(m) as usize,
+            )
+        }
+    }
+
+    /// Packet bytes of packet `i`, writable.
+    #[inline(always)]
+    pub fn data_mut(&mut self, i: usize) -> &mut [u8] {
+        let m = self.raw(i);
+        // SAFETY: as in `data`; &mut self gives exclusive access.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                dpdk_sys::shim_rte_pktmbuf_data(m),
+                dpdk_sys::shim_rte_pktmbuf_data_len(m) as usize,
+            )
+        }
+    }
+
+    /// Frame length of packet `i` (all segments).
+    #[inline(always)]
+    pub fn pkt_len(&self, i: usize) -> u32 {
+        // SAFETY: valid mbuf owned by the burst.
+        unsafe { dpdk_sys::shim_rte_pktmbuf_pkt_len(self.raw(i)) }
+    }
+
+    /// The NIC's RSS hash of packet `i`, 0 if none.
+    #[inline(always)]
+    pub fn rss_hash(&self, i: usize) -> u32 {
+        // SAFETY: valid mbuf owned by the burst.
+        unsafe { dpdk_sys::shim_rte_mbuf_rss_hash(self.raw(i)) }
+    }
+
+    /// Prefetches the first cache line of packet `i`'s data.
+    #[inline(always)]
+    pub fn prefetch(&self, i: usize) {
+        if i < self.len {
+            // SAFETY: prefetch of a valid address has no effect beyond the cache.
+            unsafe {
+                dpdk_sys::shim_rte_prefetch0(
+                    dpdk_sys::shim_rte_pktmbuf_data(self.pkts[i]) as *const _
+                )
+            };
+        }
+    }
+
+    /// Adds a packet at the end; gives it back if the burst is full.
+    #[inline(always)]
+    pub fn push(&mut self, m: Mbuf) -> Result<(), Mbuf> {
+        if self.len == BURST_MAX {
+            return Err(m);
+        }
+        self.pkts[self.len] = m.into_raw().as_ptr();
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Keeps the packets for which `keep(i)` is true, in order, and returns the others to `out`
+    /// (moved, not freed) as long as it has room; those that do not fit are freed. Returns how
+    /// many were removed.
+    #[inline]
+    pub fn partition_into(
+        &mut self,
+        out: &mut Burst,
+        mut keep: impl FnMut(usize) -> bool,
+    ) -> usize {
+        let mut w = 0;
+        let n = self.len;
+        for r in 0..n {
+            let m = self.pkts[r];
+            if keep(r) {
+                self.pkts[w] = m;
+                w += 1;
+            } else if out.len < BURST_MAX {
+                out.pkts[out.len] = m;
+                out.len += 1;
+            } else {
+                // SAFETY: m is a valid mbuf this burst owned; it leaves the burst here.
+                unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) };
+            }
+        }
+        self.len = w;
+        n - w
+    }
+
+    /// Frees the packets for which `keep(i)` is false, keeping the others in order. Returns how
+    /// many were freed.
+    #[inline]
+    pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) -> usize {
+        let mut w = 0;
+        let n = self.len;
+        for r in 0..n {
+            let m = self.pkts[r];
+            if keep(r) {
+                self.pkts[w] = m;
+                w += 1;
+            } else {
+                // SAFETY: m is a valid mbuf this burst owned; it leaves the burst here.
+                unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) };
+            }
+        }
+        self.len = w;
+        n - w
+    }
+
+    /// Moves as many packets from the front of `src` as fit to the end of `self`, in order.
+    /// Returns how many moved.
+    #[inline(always)]
+    pub fn append_from(&mut self, src: &mut Burst) -> usize {
+        let n = src.len.min(self.room());
+        self.pkts[self.len..self.len + n].copy_from_slice(&src.pkts[..n]);
+        self.len += n;
+        src.pkts.copy_within(n..src.len, 0);
+        src.len -= n;
+        n
+    }
+
+    /// Takes packet `i` out (the later ones move up one place).
+    pub fn remove(&mut self, i: usize) -> Mbuf {
+        let m = self.raw(i);
+        self.pkts.copy_within(i + 1..self.len, i);
+        self.len -= 1;
+        // SAFETY: m was a valid mbuf owned by the burst and no longer is.
+        unsafe { Mbuf::from_raw(NonNull::new_unchecked(m)) }
+    }
+
+    /// Frees every packet.
+    #[inline]
+    pub fn clear(&mut self) {
+        if self.len > 0 {
+            // SAFETY: the first len slots are valid mbufs owned by the burst, freed once here.
+            unsafe {
+                dpdk_sys::shim_rte_pktmbuf_free_bulk(self.pkts.as_mut_ptr(), self.len as u32)
+            };
+            self.len = 0;
+        }
+    }
+
+    /// The unfilled tail, for receive.
+    #[inline(always)]
+    pub(crate) fn spare_ptr(&mut self) -> (*mut *mut rte_mbuf, u16) {
+        // SAFETY: len <= BURST_MAX so the pointer stays within (or one past) the array.
+        (
+            unsafe { self.pkts.as_mut_ptr().add(self.len) },
+            (BURST_MAX - self.len) as u16,
+        )
+    }
+
+    /// Marks `n` more slots as filled (after receive wrote them).
+    #[inline(always)]
+    pub(crate) fn commit(&mut self, n: usize) {
+        debug_assert!(self.len + n <= BURST_MAX);
+        self.len += n;
+    }
+
+    /// Pointer to the packets, for transmit.
+    #[inline(always)]
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut *mut rte_mbuf {
+        self.pkts.as_mut_ptr()
+    }
+
+    /// Forgets the first `n` packets (transmit took them) and moves the rest to the front.
+    #[inline(always)]
+    pub(crate) fn consume_front(&mut self, n: usize) {
+        self.pkts.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
+}
+
+impl Drop for Burst {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
