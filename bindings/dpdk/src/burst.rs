@@ -2,6 +2,7 @@ use std::ptr::NonNull;
 
 use dpdk_sys::rte_mbuf;
 
+use crate::mbuf::raw;
 use crate::Mbuf;
 
 /// Largest burst a [`Burst`] holds.
@@ -56,12 +57,7 @@ impl Burst {
     pub fn data(&self, i: usize) -> &[u8] {
         let m = self.raw(i);
         // SAFETY: slots below len hold valid mbufs owned by this burst; &self forbids mutation.
-        unsafe {
-            std::slice::from_raw_parts(
-                dpdk_sys::shim_rte_pktmbuf_data(m),
-                dpdk_sys::shim_rte_pktmbuf_data_len(m) as usize,
-            )
-        }
+        unsafe { std::slice::from_raw_parts(raw::data_ptr(m), raw::data_len(m)) }
     }
 
     /// Packet bytes of packet `i`, writable.
@@ -69,26 +65,21 @@ impl Burst {
     pub fn data_mut(&mut self, i: usize) -> &mut [u8] {
         let m = self.raw(i);
         // SAFETY: as in `data`; &mut self gives exclusive access.
-        unsafe {
-            std::slice::from_raw_parts_mut(
-                dpdk_sys::shim_rte_pktmbuf_data(m),
-                dpdk_sys::shim_rte_pktmbuf_data_len(m) as usize,
-            )
-        }
+        unsafe { std::slice::from_raw_parts_mut(raw::data_ptr(m), raw::data_len(m)) }
     }
 
     /// Frame length of packet `i` (all segments).
     #[inline(always)]
     pub fn pkt_len(&self, i: usize) -> u32 {
         // SAFETY: valid mbuf owned by the burst.
-        unsafe { dpdk_sys::shim_rte_pktmbuf_pkt_len(self.raw(i)) }
+        unsafe { raw::pkt_len(self.raw(i)) }
     }
 
     /// The NIC's RSS hash of packet `i`, 0 if none.
     #[inline(always)]
     pub fn rss_hash(&self, i: usize) -> u32 {
         // SAFETY: valid mbuf owned by the burst.
-        unsafe { dpdk_sys::shim_rte_mbuf_rss_hash(self.raw(i)) }
+        unsafe { raw::rss_hash(self.raw(i)) }
     }
 
     /// Prefetches the first cache line of packet `i`'s data.
@@ -96,11 +87,7 @@ impl Burst {
     pub fn prefetch(&self, i: usize) {
         if i < self.len {
             // SAFETY: prefetch of a valid address has no effect beyond the cache.
-            unsafe {
-                dpdk_sys::shim_rte_prefetch0(
-                    dpdk_sys::shim_rte_pktmbuf_data(self.pkts[i]) as *const _
-                )
-            };
+            unsafe { dpdk_sys::shim_rte_prefetch0(raw::data_ptr(self.pkts[i]) as *const _) };
         }
     }
 

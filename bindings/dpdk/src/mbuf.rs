@@ -35,10 +35,7 @@ impl Mbuf {
         // long as the mbuf; &self prevents concurrent mutation.
         unsafe {
             let m = self.raw.as_ptr();
-            std::slice::from_raw_parts(
-                dpdk_sys::shim_rte_pktmbuf_data(m),
-                dpdk_sys::shim_rte_pktmbuf_data_len(m) as usize,
-            )
+            std::slice::from_raw_parts(raw::data_ptr(m), raw::data_len(m))
         }
     }
 
@@ -48,10 +45,7 @@ impl Mbuf {
         // SAFETY: as in `data`, and &mut self gives exclusive access.
         unsafe {
             let m = self.raw.as_ptr();
-            std::slice::from_raw_parts_mut(
-                dpdk_sys::shim_rte_pktmbuf_data(m),
-                dpdk_sys::shim_rte_pktmbuf_data_len(m) as usize,
-            )
+            std::slice::from_raw_parts_mut(raw::data_ptr(m), raw::data_len(m))
         }
     }
 
@@ -59,21 +53,21 @@ impl Mbuf {
     #[inline(always)]
     pub fn pkt_len(&self) -> u32 {
         // SAFETY: valid owned mbuf.
-        unsafe { dpdk_sys::shim_rte_pktmbuf_pkt_len(self.raw.as_ptr()) }
+        unsafe { raw::pkt_len(self.raw.as_ptr()) }
     }
 
     /// Input port.
     #[inline(always)]
     pub fn port(&self) -> u16 {
         // SAFETY: valid owned mbuf.
-        unsafe { dpdk_sys::shim_rte_mbuf_port(self.raw.as_ptr()) }
+        unsafe { raw::port(self.raw.as_ptr()) }
     }
 
     /// The NIC's RSS hash, 0 when the NIC gave none.
     #[inline(always)]
     pub fn rss_hash(&self) -> u32 {
         // SAFETY: valid owned mbuf.
-        unsafe { dpdk_sys::shim_rte_mbuf_rss_hash(self.raw.as_ptr()) }
+        unsafe { raw::rss_hash(self.raw.as_ptr()) }
     }
 
     /// Grows the data by `len` bytes at the end and returns them (None if no tailroom). Used to build
@@ -95,5 +89,61 @@ impl Drop for Mbuf {
     fn drop(&mut self) {
         // SAFETY: we own the mbuf; it is freed exactly once.
         unsafe { dpdk_sys::shim_rte_pktmbuf_free(self.raw.as_ptr()) };
+    }
+}
+
+/// Inline field reads of `struct rte_mbuf` (bindgen's layout of this very DPDK build), so that the
+/// per-packet accessors cost a load, not a call into the shim.
+pub(crate) mod raw {
+    use dpdk_sys::rte_mbuf;
+
+    /// `RTE_MBUF_F_RX_RSS_HASH`: the NIC filled `hash.rss`.
+    const RX_RSS_HASH: u64 = 1 << 1;
+
+    /// # Safety
+    /// `m` must point to a valid mbuf.
+    #[inline(always)]
+    pub unsafe fn data_ptr(m: *mut rte_mbuf) -> *mut u8 {
+        // SAFETY: the caller guarantees a valid mbuf; mtod is buf_addr + data_off.
+        unsafe { ((*m).buf_addr as *mut u8).add((*m).data_off as usize) }
+    }
+
+    /// # Safety
+    /// `m` must point to a valid mbuf.
+    #[inline(always)]
+    pub unsafe fn data_len(m: *const rte_mbuf) -> usize {
+        // SAFETY: valid mbuf per the caller.
+        unsafe { (*m).data_len as usize }
+    }
+
+    /// # Safety
+    /// `m` must point to a valid mbuf.
+    #[inline(always)]
+    pub unsafe fn pkt_len(m: *const rte_mbuf) -> u32 {
+        // SAFETY: valid mbuf per the caller.
+        unsafe { (*m).pkt_len }
+    }
+
+    /// # Safety
+    /// `m` must point to a valid mbuf.
+    #[inline(always)]
+    pub unsafe fn port(m: *const rte_mbuf) -> u16 {
+        // SAFETY: valid mbuf per the caller.
+        unsafe { (*m).port }
+    }
+
+    /// # Safety
+    /// `m` must point to a valid mbuf.
+    #[inline(always)]
+    pub unsafe fn rss_hash(m: *const rte_mbuf) -> u32 {
+        // SAFETY: valid mbuf per the caller; the hash union is read only when the flag says the
+        // NIC wrote its rss member.
+        unsafe {
+            if (*m).ol_flags & RX_RSS_HASH != 0 {
+                (*m).__bindgen_anon_2.hash.rss
+            } else {
+                0
+            }
+        }
     }
 }

@@ -370,10 +370,11 @@ impl RxQueue {
         self.queue
     }
 
-    /// Receives into the free places of `burst`; returns how many arrived.
+    /// Receives at most `max` packets into the free places of `burst`; returns how many arrived.
     #[inline(always)]
-    pub fn rx_burst(&mut self, burst: &mut Burst) -> usize {
+    pub fn rx_burst(&mut self, burst: &mut Burst, max: usize) -> usize {
         let (ptr, room) = burst.spare_ptr();
+        let room = room.min(max as u16);
         // SAFETY: ptr has room for `room` mbuf pointers; this handle is the queue's only poller.
         let n =
             unsafe { dpdk_sys::shim_rte_eth_rx_burst(self.port, self.queue, ptr, room) } as usize;

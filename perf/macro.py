@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Macro benchmark: synwall against dpdk-testpmd io forwarding, on the same vdevs and lcores.
+
+Both read a capture through `net_pcap` with `infinite_rx=1` (replayed from memory, endlessly) and
+send into `net_null` (no-rx=1, so traffic flows one way). One forwarding lcore each (main lcore 0,
+forwarding lcore 1), runs alternated A/B so that machine noise hits both, medians reported with the
+ratio. The rate is the null port's transmitted packets per second, sampled once a second after a
+warm-up, from testpmd's own stats and from synwall's management socket.
+
+    perf/macro.py --pcap perf/data/udp-3k.pcap --rounds 3 --duration 8 --label pass-through
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(os.environ.get("SYNWALL_BIN_DIR", ROOT / "target" / "release"))
+
+
+def eal_common(prefix):
+    return ["--no-huge", "-m", "1536", "--no-shconf", "--no-pci", f"--file-prefix={prefix}"]
+
+
+def vdevs(pcap):
+    return [f"--vdev=net_pcap0,rx_pcap={pcap},infinite_rx=1", "--vdev=net_null0,no-rx=1"]
+
+
+def run_testpmd(pcap, duration, warmup, mbufs):
+    cmd = ["dpdk-testpmd", "-l", "0,1", *eal_common(f"tp{os.getpid()}"), *vdevs(pcap), "--",
+           "--forward-mode=io", "--nb-cores=1", "--auto-start", "--stats-period", "1",
+           f"--total-num-mbufs={mbufs}", "--burst=32", "--txd=1024", "--rxd=1024"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         stdin=subprocess.DEVNULL)
+    samples, port = [], None
+    start = time.time()
+    try:
+        for line in p.stdout:
+            m = re.search(r"NIC statistics for port (\d+)", line)
+            if m:
+                port = int(m.group(1))
+            m = re.search(r"Tx-pps:\s+(\d+)", line)
+            if m and port == 1:
+                if time.time() - start > warmup:
+                    samples.append(int(m.group(1)))
+                if len(samples) >= duration:
+                    break
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if not samples:
+        raise RuntimeError("testpmd gave no samples")
+    return statistics.median(samples)
+
+
+def synwall_config(pcap, tmp, mbufs, workers):
+    return f"""
+dataplane:
+  eal: {json.dumps(eal_common(f"swp{os.getpid()}") + vdevs(pcap))}
+  workers: {json.dumps(workers)}
+  mbufs: {mbufs}
+  ports:
+    - {{ name: in, device: net_pcap0, zone: trust }}
+    - {{ name: out, device: net_null0, zone: untrust }}
+  vwires:
+    - [in, out]
+session:
+  tcp_reject_non_syn: false
+rules:
+  - {{ name: all, from: [any], to: [any], source: [any], destination: [any],
+       application: [any], service: [any], action: allow }}
+control:
+  socket: {tmp}/synwall.sock
+  stats: {tmp}/synwall.stats
+"""
+
+
+def status(sock):
+    r = subprocess.run([str(BIN / "synwallctl"), "--socket", sock, "--json", "show", "system",
+                        "status"], capture_output=True, text=True, timeout=10)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def run_synwall(pcap, duration, warmup, mbufs, workers=(1,)):
+    tmp = tempfile.mkdtemp(prefix="synwall-perf-")
+    cfg = Path(tmp) / "perf.yaml"
+    cfg.write_text(synwall_config(pcap, tmp, mbufs, list(workers)))
+    sock = f"{tmp}/synwall.sock"
+    log = open(Path(tmp) / "synwall.log", "w")
+    p = subprocess.Popen([str(BIN / "synwall"), "--config", str(cfg)], stdout=log,
+                         stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 60
+        while status(sock) is None:
+            if p.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"synwall did not start: {open(log.name).read()[-2000:]}")
+            time.sleep(0.2)
+        time.sleep(warmup)
+        samples = []
+        prev = status(sock)
+        prev_t = time.time()
+        for _ in range(duration):
+            time.sleep(1)
+            cur = status(sock)
+            now = time.time()
+            tx = lambda s: next(q["tx_packets"] for q in s["ports"] if q["name"] == "out")
+            samples.append((tx(cur) - tx(prev)) / (now - prev_t))
+            prev, prev_t = cur, now
+        return statistics.median(samples)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pcap", required=True)
+    ap.add_argument("--label", default="pass-through")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=8, help="seconds sampled per run")
+    ap.add_argument("--warmup", type=float, default=2)
+    ap.add_argument("--mbufs", type=int, default=65535)
+    ap.add_argument("--workers", default="1", help="synwall worker lcores, e.g. 1 or 1,2")
+    ap.add_argument("--skip-testpmd", action="store_true")
+    ap.add_argument("--json", help="append the result as a JSON line to this file")
+    a = ap.parse_args()
+    pcap = str(Path(a.pcap).resolve())
+    workers = [int(w) for w in a.workers.split(",")]
+    tp, sw = [], []
+    for r in range(a.rounds):
+        if not a.skip_testpmd:
+            tp.append(run_testpmd(pcap, a.duration, a.warmup, a.mbufs))
+        sw.append(run_synwall(pcap, a.duration, a.warmup, a.mbufs, workers))
+        print(f"round {r + 1}: testpmd {tp[-1] / 1e6 if tp else 0:.2f} Mpps, "
+              f"synwall {sw[-1] / 1e6:.2f} Mpps", file=sys.stderr)
+    result = {
+        "label": a.label, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
+        "testpmd_mpps": round(statistics.median(tp) / 1e6, 2) if tp else None,
+        "synwall_mpps": round(statistics.median(sw) / 1e6, 2),
+    }
+    if tp:
+        result["ratio"] = round(statistics.median(sw) / statistics.median(tp), 3)
+    print(json.dumps(result))
+    if a.json:
+        with open(a.json, "a") as f:
+            f.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
