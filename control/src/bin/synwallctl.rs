@@ -67,6 +67,15 @@ fn request(path: &PathBuf, req: &Request) -> Result<Response, String> {
     serde_json::from_str(&resp).map_err(|e| format!("bad response from synwall: {e}"))
 }
 
+/// A JSON value as text without quotes, so that width and alignment apply.
+fn t(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
 fn print_table(command: &str, data: &Value) {
     match command {
         "show system status" => {
@@ -82,7 +91,7 @@ fn print_table(command: &str, data: &Value) {
             println!();
             println!("{:<8} {:<6} {:>14}", "worker", "lcore", "packets");
             for w in data["workers"].as_array().into_iter().flatten() {
-                println!("{:<8} {:<6} {:>14}", w["worker"], w["lcore"], w["packets"]);
+                println!("{:<8} {:<6} {:>14}", t(&w["worker"]), t(&w["lcore"]), t(&w["packets"]));
             }
             println!();
             println!(
