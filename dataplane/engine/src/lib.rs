@@ -6,4 +6,5 @@
 //! unit tests over literal byte arrays.
 
 pub mod api;
+pub mod config;
 pub mod reasons;

@@ -1,0 +1,113 @@
+//! Errors from serde_yaml (unknown keys, types, syntax) and several errors at once.
+
+use super::*;
+
+#[test]
+fn unknown_keys_are_errors_with_their_line() {
+    let text = mutate("    tcp: 3600\n", "    tcp: 3600\n    tcp_wait: 5\n");
+    only_error(
+        &text,
+        "session.timeouts",
+        "tcp_wait",
+        "unknown field `tcp_wait`",
+    );
+    let text = mutate(
+        "    action: deny\n",
+        "    action: deny\n    log_ends: true\n",
+    );
+    only_error(&text, "rules[1]", "log_ends", "unknown field `log_ends`");
+    let text = mutate(
+        "      zone: untrust\n",
+        "      zone: untrust\n      mtu: 9000\n",
+    );
+    only_error(&text, "dataplane.ports[1]", "mtu", "unknown field `mtu`");
+    only_error(
+        &format!("{BASE}extra: 1\n"),
+        "",
+        "extra",
+        "unknown field `extra`",
+    );
+}
+
+#[test]
+fn type_errors_keep_path_and_line() {
+    only_error(
+        &mutate("workers: [1, 2]", "workers: [1, two]"),
+        "dataplane.workers[1]",
+        "workers",
+        "invalid type",
+    );
+    only_error(
+        &mutate("mbufs: 16383", "mbufs: -5"),
+        "dataplane.mbufs",
+        "mbufs",
+        "invalid type: integer `-5`",
+    );
+    let text = mutate("session:\n", "session:\n  asymmetric_path: allow\n");
+    only_error(
+        &text,
+        "session.asymmetric_path",
+        "asymmetric_path",
+        "unknown variant `allow`",
+    );
+    let text = BASE
+        .replace("dataplane:\n", "dataplane:\n  burst: 32\n")
+        .replace("  mbufs: 16383\n", "  mbufs: 16383\n  burst: 64\n");
+    only_error(&text, "dataplane", "burst: 64", "duplicate field `burst`");
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let text = mutate("    to: [untrust]", "    to: [untrust");
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].path, "");
+    let line = errors[0].line.expect("a syntax error has a line");
+    assert!(line >= line_with(&text, "to: [untrust"), "{errors:?}");
+    assert!(Config::from_yaml_str("").is_err());
+}
+
+#[test]
+fn all_semantic_errors_are_reported_in_line_order() {
+    let text = BASE
+        .replace("workers: [1, 2]", "workers: [0, 2]")
+        .replace("- 10.1.0.0/24", "- 10.1.0.1/24")
+        .replace("to: [untrust]", "to: [dmz]")
+        .replace("service: [web-alt]", "service: [web]")
+        .replace("logs.example.net:514", "nohost");
+    let errors = errors(&text);
+    let got: Vec<(&str, Option<usize>)> =
+        errors.iter().map(|e| (e.path.as_str(), e.line)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("dataplane.workers[0]", Some(line_with(&text, "workers"))),
+            (
+                "addresses.web-servers[0]",
+                Some(line_with(&text, "10.1.0.1/24"))
+            ),
+            ("rules[0].to[0]", Some(line_with(&text, "to: [dmz]"))),
+            (
+                "rules[1].service[0]",
+                Some(line_with(&text, "service: [web]"))
+            ),
+            ("logging.syslog.target", Some(line_with(&text, "nohost"))),
+        ]
+    );
+    let printed = Config::from_yaml_str(&text).unwrap_err().to_string();
+    assert_eq!(printed.lines().count(), 5);
+    assert!(printed.lines().all(|l| l.starts_with("line ")), "{printed}");
+}
+
+#[test]
+fn validate_without_source_has_no_lines() {
+    let mut config = Config::from_yaml_str(BASE).unwrap();
+    assert!(config.validate().is_ok());
+    config.session.timeouts.tcp_init = 0;
+    let errors = config.validate().unwrap_err().0;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].path.as_str(), errors[0].line),
+        ("session.timeouts.tcp_init", None)
+    );
+}
