@@ -104,3 +104,27 @@ def test_clear_errors_for_common_mistakes(lab_factory, tmp_path):
     fails_with(base, "root", user="nobody")
     # No interfaces were left behind by any of these.
     assert not interface_exists(lab.tap_a) and not interface_exists(lab.tap_b)
+
+
+def test_check_lists_every_error_with_its_line(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("""dataplane:
+  eal: ["--no-huge"]
+  workers: [1]
+  ports:
+    - { name: ethernet1/1, device: net_tap0, zone: trust }
+    - { name: ethernet1/2, device: net_tap1, zone: untrust }
+  vwires:
+    - [ethernet1/1, ethernet1/3]
+session:
+  timeouts: { tcp: 0, udp: 30 }
+rules:
+  - { name: r1, from: [trust], to: [dmz], destination: [10.0.0.1/24], action: allow }
+""")
+    r = run_synwall(cfg, "--check")
+    assert r.returncode != 0
+    assert "line 8: dataplane.vwires[0][1]" in r.stderr
+    assert "line 10: session.timeouts.tcp" in r.stderr
+    assert "line 12: rules[0].to[0]: unknown zone \"dmz\"" in r.stderr
+    assert "line 12: rules[0].destination[0]" in r.stderr
+    assert "config ok" not in r.stdout
