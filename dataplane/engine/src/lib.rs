@@ -6,3 +6,4 @@
 //! unit tests over literal byte arrays.
 
 pub mod reasons;
+pub mod capture;
