@@ -5,5 +5,5 @@
 //! The same code therefore runs in a worker lcore, in `synwall replay` over a capture, and in
 //! unit tests over literal byte arrays.
 
-pub mod reasons;
 pub mod capture;
+pub mod reasons;
