@@ -6,5 +6,6 @@
 //! unit tests over literal byte arrays.
 
 pub mod api;
+pub mod capture;
 pub mod config;
 pub mod reasons;

@@ -1,0 +1,210 @@
+//! `synwall-gen`: writes pcap captures for replay tests, end-to-end tests and benchmarks.
+//!
+//! ```text
+//! synwall-gen list
+//! synwall-gen scenario tcp-fin [--ipv6] --out tcp-fin.pcap
+//! synwall-gen bulk --flows 1000000 --packets-per-flow 10 --proto tcp --handshake \
+//!     --size imix --both-directions --seed 7 --out bulk.pcap
+//! ```
+//! Captures are little-endian classic pcap with microsecond timestamps (`--nanos` for
+//! nanoseconds), Ethernet linktype. Bulk captures are streamed to disk.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use synwall_engine::capture::{PcapWriter, TimestampResolution, MAX_SNAPLEN};
+use synwall_perf::gen::bulk::{write_bulk, BulkProfile, BulkProto, FrameSize};
+use synwall_perf::gen::scenarios::Scenario;
+use synwall_perf::gen::IpFamily;
+
+#[derive(Parser)]
+#[command(
+    name = "synwall-gen",
+    about = "Generate pcap captures for synwall tests and benchmarks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the scenario names, one a line, with what each contains.
+    List,
+    /// Write one named scenario.
+    Scenario {
+        /// Scenario name (see `list`).
+        name: String,
+        #[arg(long)]
+        ipv6: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Write a bulk benchmark profile (streamed: any number of flows fits).
+    Bulk {
+        #[arg(long)]
+        flows: u64,
+        /// Data packets per flow (TCP handshake segments come on top).
+        #[arg(long, default_value_t = 1)]
+        packets_per_flow: u32,
+        #[arg(long, value_enum)]
+        proto: Proto,
+        /// TCP only: SYN, SYN-ACK, ACK before the data.
+        #[arg(long)]
+        handshake: bool,
+        /// Frame size including FCS (64..=9018), or `imix` (7:4:1 of 64/570/1518).
+        #[arg(long, default_value = "64", value_parser = parse_size)]
+        size: FrameSize,
+        /// Data packets alternate client and server.
+        #[arg(long)]
+        both_directions: bool,
+        #[arg(long)]
+        ipv6: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Every packet opens a new flow (TCP SYN / one UDP datagram); overrides the
+        /// per-flow options.
+        #[arg(long)]
+        cps: bool,
+        /// Flows interleaved at a time.
+        #[arg(long, default_value_t = 1024)]
+        window: u32,
+        /// Capture time between frames, in nanoseconds.
+        #[arg(long, default_value_t = 1000)]
+        gap_ns: u64,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(clap::Args)]
+struct Output {
+    /// The pcap file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Nanosecond timestamps (default: microseconds, which every tool reads).
+    #[arg(long)]
+    nanos: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Proto {
+    Udp,
+    Tcp,
+}
+
+fn parse_size(text: &str) -> Result<FrameSize, String> {
+    if text.eq_ignore_ascii_case("imix") {
+        return Ok(FrameSize::Imix);
+    }
+    text.parse()
+        .map(FrameSize::Fixed)
+        .map_err(|_| format!("`{text}` is neither a frame size nor `imix`"))
+}
+
+fn family(ipv6: bool) -> IpFamily {
+    if ipv6 {
+        IpFamily::V6
+    } else {
+        IpFamily::V4
+    }
+}
+
+fn open_capture(output: &Output) -> Result<PcapWriter<BufWriter<File>>, String> {
+    let file = File::create(&output.out)
+        .map_err(|err| format!("cannot create {}: {err}", output.out.display()))?;
+    let resolution = if output.nanos {
+        TimestampResolution::Nanos
+    } else {
+        TimestampResolution::Micros
+    };
+    PcapWriter::with_resolution(
+        BufWriter::with_capacity(1 << 20, file),
+        resolution,
+        MAX_SNAPLEN,
+    )
+    .map_err(|err| err.to_string())
+}
+
+fn finish(writer: PcapWriter<BufWriter<File>>, path: &Path) -> Result<u64, String> {
+    let count = writer.records_written();
+    writer
+        .into_inner()
+        .and_then(|buffered| Ok(buffered.into_inner().map_err(|err| err.into_error())?))
+        .and_then(|file| Ok(file.sync_all()?))
+        .map_err(|err| format!("cannot finish {}: {err}", path.display()))?;
+    Ok(count)
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::List => {
+            let mut stdout = std::io::stdout().lock();
+            for scenario in Scenario::ALL {
+                writeln!(stdout, "{:<18} {}", scenario.name(), scenario.about())
+                    .map_err(|err| err.to_string())?;
+            }
+        }
+        Command::Scenario { name, ipv6, output } => {
+            let scenario = Scenario::from_name(&name)
+                .ok_or_else(|| format!("unknown scenario `{name}` (see `synwall-gen list`)"))?;
+            let mut writer = open_capture(&output)?;
+            for (timestamp, frame) in scenario.frames(family(ipv6)) {
+                writer
+                    .write_record(timestamp, &frame)
+                    .map_err(|err| err.to_string())?;
+            }
+            let count = finish(writer, &output.out)?;
+            eprintln!("{}: {count} frames", output.out.display());
+        }
+        Command::Bulk {
+            flows,
+            packets_per_flow,
+            proto,
+            handshake,
+            size,
+            both_directions,
+            ipv6,
+            seed,
+            cps,
+            window,
+            gap_ns,
+            output,
+        } => {
+            let proto = match proto {
+                Proto::Udp => BulkProto::Udp,
+                Proto::Tcp => BulkProto::Tcp,
+            };
+            let profile = BulkProfile {
+                handshake,
+                size,
+                both_directions,
+                family: family(ipv6),
+                seed,
+                cps,
+                window,
+                gap_ns,
+                ..BulkProfile::new(flows, packets_per_flow, proto)
+            };
+            profile.validate().map_err(|err| err.to_string())?;
+            let mut writer = open_capture(&output)?;
+            write_bulk(profile, &mut writer).map_err(|err| err.to_string())?;
+            let count = finish(writer, &output.out)?;
+            eprintln!("{}: {count} frames, {flows} flows", output.out.display());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("synwall-gen: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
