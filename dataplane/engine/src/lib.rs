@@ -9,3 +9,4 @@ pub mod api;
 pub mod capture;
 pub mod config;
 pub mod reasons;
+pub mod stats;
