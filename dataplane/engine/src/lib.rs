@@ -5,4 +5,7 @@
 //! The same code therefore runs in a worker lcore, in `synwall replay` over a capture, and in
 //! unit tests over literal byte arrays.
 
+pub mod dir;
 pub mod reasons;
+pub mod tcp;
+pub mod timer;
