@@ -82,7 +82,7 @@ mod tests {
         let a = SeqNumber(0);
         let b = SeqNumber(1 << 31);
         assert_eq!(a.partial_cmp(&b), None);
-        assert!(!(a < b) && !(a > b) && !(a <= b));
+        assert_eq!((a < b, a > b, a <= b, a >= b), (false, false, false, false));
         assert!(SeqNumber(7) <= SeqNumber(7));
     }
 }
