@@ -8,5 +8,8 @@
 pub mod api;
 pub mod capture;
 pub mod config;
+pub mod dir;
 pub mod reasons;
 pub mod stats;
+pub mod tcp;
+pub mod timer;

@@ -81,6 +81,9 @@ labelled_enum! {
         Asymmetric => "asymmetric",
         /// TCP segment refused by the tracker (invalid flags, RST out of window, ...).
         TcpInvalid => "tcp-invalid",
+        /// TCP segment past the flow's out-of-order limit (`out_of_order_limit`); the session
+        /// ends `resources-unavailable`.
+        OutOfOrderLimit => "tcp-out-of-order-limit",
         /// ICMP error that refers to no session.
         IcmpErrorNoSession => "icmp-error-no-session",
         /// Refused by the security policy (deny, drop, reset-*, drop-icmp), or by a discard entry.
