@@ -11,5 +11,6 @@ pub mod config;
 pub mod dir;
 pub mod reasons;
 pub mod stats;
+pub mod table;
 pub mod tcp;
 pub mod timer;
