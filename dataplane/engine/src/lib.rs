@@ -10,6 +10,7 @@ pub mod capture;
 pub mod config;
 pub mod dir;
 pub mod reasons;
+pub mod records;
 pub mod stats;
 pub mod table;
 pub mod tcp;
