@@ -34,7 +34,12 @@ impl Segment {
         // A fresh inode each start: a reader still mapping the old file keeps its old view and
         // notices the new epoch by re-opening, never a layout changing under its feet.
         let _ = std::fs::remove_file(path);
-        let file = OpenOptions::new().read(true).write(true).create_new(true).mode(0o644).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(path)?;
         file.set_len((words * 8) as u64)?;
         Self::map(file, path, words, true)
     }
@@ -44,22 +49,42 @@ impl Segment {
         let file = File::open(path)?;
         let len = file.metadata()?.len() as usize;
         if len < 8 || len % 8 != 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "stats segment has a bad size"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stats segment has a bad size",
+            ));
         }
         Self::map(file, path, len / 8, false)
     }
 
     fn map(file: File, path: &Path, words: usize, writable: bool) -> io::Result<Segment> {
-        let prot = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
         // SAFETY: mapping a regular file we opened, of the size we checked; MAP_SHARED so the other
         // process sees the stores. The result is checked against MAP_FAILED.
         let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), words * 8, prot, libc::MAP_SHARED, file.as_raw_fd(), 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                words * 8,
+                prot,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
         };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Segment { ptr: ptr as *mut AtomicU64, words, path: path.to_path_buf(), writable, _file: file })
+        Ok(Segment {
+            ptr: ptr as *mut AtomicU64,
+            words,
+            path: path.to_path_buf(),
+            writable,
+            _file: file,
+        })
     }
 
     /// The segment as words. Readers of a read-only mapping must only load.

@@ -91,7 +91,12 @@ fn print_table(command: &str, data: &Value) {
             println!();
             println!("{:<8} {:<6} {:>14}", "worker", "lcore", "packets");
             for w in data["workers"].as_array().into_iter().flatten() {
-                println!("{:<8} {:<6} {:>14}", t(&w["worker"]), t(&w["lcore"]), t(&w["packets"]));
+                println!(
+                    "{:<8} {:<6} {:>14}",
+                    t(&w["worker"]),
+                    t(&w["lcore"]),
+                    t(&w["packets"])
+                );
             }
             println!();
             println!(

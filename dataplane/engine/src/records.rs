@@ -154,7 +154,11 @@ pub fn flag_letters(flags: u8) -> String {
         (0x40, 'E'),
         (0x80, 'C'),
     ];
-    LETTERS.iter().filter(|(bit, _)| flags & bit != 0).map(|&(_, c)| c).collect()
+    LETTERS
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|&(_, c)| c)
+        .collect()
 }
 
 /// RFC 3339 UTC time with microseconds from unix nanoseconds (civil-from-days, Howard Hinnant).
@@ -190,7 +194,11 @@ impl SessionRecord {
     }
 
     pub fn sni_str(&self) -> &str {
-        let end = self.sni.iter().position(|&b| b == 0).unwrap_or(self.sni.len());
+        let end = self
+            .sni
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.sni.len());
         std::str::from_utf8(&self.sni[..end]).unwrap_or("")
     }
 
@@ -199,8 +207,16 @@ impl SessionRecord {
     pub fn to_json(&self, names: &NameTable) -> serde_json::Value {
         let port = |p: u8| name(&names.ports, p as usize).to_string();
         let zone = |p: u8| name(&names.zones, p as usize).to_string();
-        let rule = if self.rule == NONE_ID { "" } else { name(&names.rules, self.rule as usize) };
-        let app = if self.app == NONE_ID { "incomplete" } else { name(&names.apps, self.app as usize) };
+        let rule = if self.rule == NONE_ID {
+            ""
+        } else {
+            name(&names.rules, self.rule as usize)
+        };
+        let app = if self.app == NONE_ID {
+            "incomplete"
+        } else {
+            name(&names.apps, self.app as usize)
+        };
         let mut v = serde_json::json!({
             "time": rfc3339(self.time_ns),
             "type": "TRAFFIC",
@@ -255,7 +271,9 @@ pub struct RecordRing {
 
 impl RecordRing {
     pub fn new(capacity: usize) -> Self {
-        RecordRing { queue: ArrayQueue::new(capacity.max(1)) }
+        RecordRing {
+            queue: ArrayQueue::new(capacity.max(1)),
+        }
     }
 
     /// Offers a record; false when the ring is full (the caller counts the loss). Hot path: no
@@ -306,8 +324,14 @@ mod tests {
     #[test]
     fn rfc3339_known_dates() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(rfc3339(951_782_400_000_000_000), "2000-02-29T00:00:00.000000Z");
-        assert_eq!(rfc3339(1_795_392_000_123_456_789), "2026-11-23T00:00:00.123456Z");
+        assert_eq!(
+            rfc3339(951_782_400_000_000_000),
+            "2000-02-29T00:00:00.000000Z"
+        );
+        assert_eq!(
+            rfc3339(1_795_392_000_123_456_789),
+            "2026-11-23T00:00:00.123456Z"
+        );
     }
 
     #[test]
@@ -338,10 +362,29 @@ mod tests {
         assert!(line.ends_with('\n'));
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         for field in [
-            "time", "type", "subtype", "session_id", "src", "dst", "sport", "dport", "proto",
-            "from_zone", "to_zone", "ingress", "egress", "rule", "app", "action",
-            "session_end_reason", "packets_sent", "packets_received", "bytes_sent",
-            "bytes_received", "start", "elapsed",
+            "time",
+            "type",
+            "subtype",
+            "session_id",
+            "src",
+            "dst",
+            "sport",
+            "dport",
+            "proto",
+            "from_zone",
+            "to_zone",
+            "ingress",
+            "egress",
+            "rule",
+            "app",
+            "action",
+            "session_end_reason",
+            "packets_sent",
+            "packets_received",
+            "bytes_sent",
+            "bytes_received",
+            "start",
+            "elapsed",
         ] {
             assert!(v.get(field).is_some(), "missing {field}");
         }

@@ -128,9 +128,63 @@ fn add(word: &AtomicU64, n: u64) {
     word.store(word.load(Relaxed).wrapping_add(n), Relaxed);
 }
 
+/// Memory holding a segment: the daemon's shared mapping, or plain memory.
+pub trait CounterMemory: Send + Sync {
+    fn words(&self) -> &[AtomicU64];
+}
+
+impl CounterMemory for Vec<AtomicU64> {
+    fn words(&self) -> &[AtomicU64] {
+        self
+    }
+}
+
+/// A worker's block inside a shared segment, owned (the engine keeps one).
+#[derive(Clone)]
+pub struct CounterBlock {
+    mem: std::sync::Arc<dyn CounterMemory>,
+    start: usize,
+}
+
+impl CounterBlock {
+    /// Worker `index`'s block of a formatted segment.
+    pub fn new(mem: std::sync::Arc<dyn CounterMemory>, index: usize) -> Self {
+        CounterBlock {
+            mem,
+            start: FIRST_WORKER + index * WorkerBlock::WORDS,
+        }
+    }
+
+    /// A standalone formatted segment with one worker (tests, tools).
+    pub fn standalone() -> Self {
+        let mem = heap_segment(1);
+        let info = SegmentInfo {
+            worker_lcores: vec![0],
+            ..SegmentInfo::default()
+        };
+        SegmentWriter::format(&mem, &info).expect("sized for one worker");
+        CounterBlock::new(std::sync::Arc::new(mem), 0)
+    }
+
+    /// Typed access for this burst.
+    #[inline(always)]
+    pub fn view(&self) -> WorkerCounters<'_> {
+        WorkerCounters {
+            words: &self.mem.words()[self.start..self.start + WorkerBlock::WORDS],
+        }
+    }
+
+    /// A reader over the whole segment this block lives in.
+    pub fn segment(&self) -> &[AtomicU64] {
+        self.mem.words()
+    }
+}
+
 /// Plain memory backing a segment, for tests and `synwall replay`.
 pub fn heap_segment(workers: usize) -> Vec<AtomicU64> {
-    (0..segment_words(workers)).map(|_| AtomicU64::new(0)).collect()
+    (0..segment_words(workers))
+        .map(|_| AtomicU64::new(0))
+        .collect()
 }
 
 /// Facts the dataplane writes once at start.
@@ -166,7 +220,10 @@ impl std::fmt::Display for SegmentError {
             }
             SegmentError::BadMagic => f.write_str("not a synwall stats segment (bad magic)"),
             SegmentError::Version(v) => {
-                write!(f, "stats segment layout {v}, this build reads {LAYOUT_VERSION}")
+                write!(
+                    f,
+                    "stats segment layout {v}, this build reads {LAYOUT_VERSION}"
+                )
             }
             SegmentError::TooManyWorkers(n) => write!(f, "{n} workers, at most {MAX_WORKERS}"),
             SegmentError::TooManyPorts(n) => write!(f, "{n} ports, at most {MAX_PORTS}"),
@@ -194,7 +251,10 @@ impl<'a> SegmentWriter<'a> {
         }
         let needed = segment_words(workers);
         if words.len() < needed {
-            return Err(SegmentError::TooSmall { words: words.len(), needed });
+            return Err(SegmentError::TooSmall {
+                words: words.len(),
+                needed,
+            });
         }
         let set = |i: usize, v: u64| words[i].store(v, Relaxed);
         set(1, LAYOUT_VERSION);
@@ -212,11 +272,17 @@ impl<'a> SegmentWriter<'a> {
             bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
             for w in 0..PORT_NAME_WORDS {
                 let chunk: [u8; 8] = bytes[w * 8..w * 8 + 8].try_into().expect("8 bytes");
-                set(HEADER_PORT_NAMES + p * PORT_NAME_WORDS + w, u64::from_le_bytes(chunk));
+                set(
+                    HEADER_PORT_NAMES + p * PORT_NAME_WORDS + w,
+                    u64::from_le_bytes(chunk),
+                );
             }
         }
         for (w, &lcore) in info.worker_lcores.iter().enumerate() {
-            set(FIRST_WORKER + w * WorkerBlock::WORDS + WorkerBlock::LCORE, lcore as u64);
+            set(
+                FIRST_WORKER + w * WorkerBlock::WORDS + WorkerBlock::LCORE,
+                lcore as u64,
+            );
         }
         std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
         words[0].store(MAGIC, std::sync::atomic::Ordering::Release);
@@ -226,7 +292,9 @@ impl<'a> SegmentWriter<'a> {
     /// The counters of worker `index`.
     pub fn worker(&self, index: usize) -> WorkerCounters<'a> {
         let start = FIRST_WORKER + index * WorkerBlock::WORDS;
-        WorkerCounters { words: &self.words[start..start + WorkerBlock::WORDS] }
+        WorkerCounters {
+            words: &self.words[start..start + WorkerBlock::WORDS],
+        }
     }
 
     pub fn set_state(&self, state: u64) {
@@ -248,7 +316,8 @@ impl<'a> SegmentWriter<'a> {
     /// Stores a port's NIC counter (the management thread copies ethdev stats here).
     pub fn set_nic(&self, port: usize, counter: NicCounter, value: u64) {
         if port < MAX_PORTS {
-            self.words[HEADER_NIC + port * NicCounter::COUNT + counter as usize].store(value, Relaxed);
+            self.words[HEADER_NIC + port * NicCounter::COUNT + counter as usize]
+                .store(value, Relaxed);
         }
     }
 }
@@ -339,7 +408,10 @@ pub struct SegmentReader<'a> {
 impl<'a> SegmentReader<'a> {
     pub fn open(words: &'a [AtomicU64]) -> Result<Self, SegmentError> {
         if words.len() < FIRST_WORKER {
-            return Err(SegmentError::TooSmall { words: words.len(), needed: FIRST_WORKER });
+            return Err(SegmentError::TooSmall {
+                words: words.len(),
+                needed: FIRST_WORKER,
+            });
         }
         if words[0].load(std::sync::atomic::Ordering::Acquire) != MAGIC {
             return Err(SegmentError::BadMagic);
@@ -358,9 +430,16 @@ impl<'a> SegmentReader<'a> {
         }
         let needed = segment_words(workers);
         if words.len() < needed {
-            return Err(SegmentError::TooSmall { words: words.len(), needed });
+            return Err(SegmentError::TooSmall {
+                words: words.len(),
+                needed,
+            });
         }
-        Ok(SegmentReader { words, workers, ports })
+        Ok(SegmentReader {
+            words,
+            workers,
+            ports,
+        })
     }
 
     pub fn epoch(&self) -> u64 {
@@ -412,7 +491,9 @@ impl<'a> SegmentReader<'a> {
 
     /// The sum over workers of the word at `offset`.
     pub fn sum(&self, offset: usize) -> u64 {
-        (0..self.workers).map(|w| self.worker(w, offset)).fold(0, u64::wrapping_add)
+        (0..self.workers)
+            .map(|w| self.worker(w, offset))
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -432,10 +513,12 @@ mod tests {
 
     #[test]
     fn blocks_are_cache_line_aligned_and_disjoint() {
-        assert_eq!(FIRST_WORKER % 8, 0);
-        assert_eq!(WorkerBlock::WORDS % 8, 0);
-        assert!(WorkerBlock::LONGEST_LOOP_NS < WorkerBlock::DROPS);
-        assert!(WorkerBlock::APPS + MAX_APPS <= WorkerBlock::WORDS);
+        const {
+            assert!(FIRST_WORKER % 8 == 0);
+            assert!(WorkerBlock::WORDS % 8 == 0);
+            assert!(WorkerBlock::LONGEST_LOOP_NS < WorkerBlock::DROPS);
+            assert!(WorkerBlock::APPS + MAX_APPS <= WorkerBlock::WORDS);
+        }
     }
 
     #[test]
@@ -452,7 +535,10 @@ mod tests {
         w1.add_port_tx(0, 5, 2);
         w.set_nic(1, NicCounter::TxBytes, 999);
         let r = SegmentReader::open(&mem).unwrap();
-        assert_eq!((r.workers(), r.ports(), r.epoch(), r.pid()), (2, 2, 77, 1234));
+        assert_eq!(
+            (r.workers(), r.ports(), r.epoch(), r.pid()),
+            (2, 2, 77, 1234)
+        );
         assert_eq!(r.port_name(0), "ethernet1/1");
         assert_eq!(r.sum(WorkerBlock::DROPS + DropReason::NonSyn.index()), 7);
         assert_eq!(r.sum(WorkerBlock::ENDS + EndReason::TcpFin.index()), 1);
@@ -466,21 +552,41 @@ mod tests {
     #[test]
     fn reader_refuses_garbage() {
         let mem = heap_segment(1);
-        assert_eq!(SegmentReader::open(&mem).err(), Some(SegmentError::BadMagic));
-        assert!(matches!(SegmentReader::open(&mem[..10]), Err(SegmentError::TooSmall { .. })));
-        SegmentWriter::format(&mem, &info()).err().expect("too small for 2 workers");
-        let one = SegmentInfo { worker_lcores: vec![1], ..info() };
+        assert_eq!(
+            SegmentReader::open(&mem).err(),
+            Some(SegmentError::BadMagic)
+        );
+        assert!(matches!(
+            SegmentReader::open(&mem[..10]),
+            Err(SegmentError::TooSmall { .. })
+        ));
+        SegmentWriter::format(&mem, &info())
+            .err()
+            .expect("too small for 2 workers");
+        let one = SegmentInfo {
+            worker_lcores: vec![1],
+            ..info()
+        };
         SegmentWriter::format(&mem, &one).unwrap();
         mem[1].store(99, Relaxed);
-        assert_eq!(SegmentReader::open(&mem).err(), Some(SegmentError::Version(99)));
+        assert_eq!(
+            SegmentReader::open(&mem).err(),
+            Some(SegmentError::Version(99))
+        );
     }
 
     #[test]
     fn loop_histogram_buckets() {
         let mem = heap_segment(1);
-        let w = SegmentWriter::format(&mem, &SegmentInfo { worker_lcores: vec![1], ..info() })
-            .unwrap()
-            .worker(0);
+        let w = SegmentWriter::format(
+            &mem,
+            &SegmentInfo {
+                worker_lcores: vec![1],
+                ..info()
+            },
+        )
+        .unwrap()
+        .worker(0);
         w.record_loop(500); // < 1 us
         w.record_loop(1500); // 1..2 us
         w.record_loop(u64::MAX); // clamps to the last bucket

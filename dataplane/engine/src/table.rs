@@ -90,7 +90,9 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
     #[inline]
     pub fn lookup(&self, hash: u64, key: &K) -> Option<u32> {
         let keys = &self.keys;
-        self.index.find(hash, |&i| keys[i as usize] == *key).copied()
+        self.index
+            .find(hash, |&i| keys[i as usize] == *key)
+            .copied()
     }
 
     /// Inserts a new session; the caller has checked that the key is absent. Hot path: takes a
@@ -103,8 +105,12 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
         self.values[i] = value;
         self.generations[i] = self.generations[i].wrapping_add(1);
         let (keys, hash_fn) = (&self.keys, self.hash_fn);
-        self.index.insert_unique(hash, slot, |&j| hash_fn(&keys[j as usize]));
-        Ok(SessionHandle { index: slot, generation: self.generations[i] })
+        self.index
+            .insert_unique(hash, slot, |&j| hash_fn(&keys[j as usize]));
+        Ok(SessionHandle {
+            index: slot,
+            generation: self.generations[i],
+        })
     }
 
     /// Removes the live session in `slot` and returns its key; its value stays readable until
@@ -126,13 +132,17 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
 
     #[inline]
     pub fn is_live(&self, slot: u32) -> bool {
-        self.generations.get(slot as usize).is_some_and(|g| g & 1 == 1)
+        self.generations
+            .get(slot as usize)
+            .is_some_and(|g| g & 1 == 1)
     }
 
     /// The handle of a live slot.
     pub fn handle(&self, slot: u32) -> Option<SessionHandle> {
-        self.is_live(slot)
-            .then(|| SessionHandle { index: slot, generation: self.generations[slot as usize] })
+        self.is_live(slot).then(|| SessionHandle {
+            index: slot,
+            generation: self.generations[slot as usize],
+        })
     }
 
     /// Whether the handle still names the session it was made for.

@@ -1,0 +1,660 @@
+//! The data path, top to bottom, in one place.
+//!
+//! For each burst: **parse** every packet and hash its flow key (stage 1), then, in arrival
+//! order, for each packet (stage 2): find its session (aging it out first if its timeout passed
+//! while the wheel had not reached it), or decide whether it may open one (TCP: only a SYN unless
+//! `tcp_reject_non_syn: false`; ICMP errors never open one), run the TCP tracker, count, and give
+//! a verdict. Stage 2 handles packets in order, so a SYN and its SYN-ACK in the same burst see
+//! each other. Between bursts the timer wheel expires a bounded batch of sessions.
+//!
+//! Nothing on this path allocates (scratch arrays are sized at construction), locks, or makes a
+//! syscall: counters are single-writer relaxed stores into the stats segment and records go
+//! into a bounded lock-free ring.
+
+use std::sync::Arc;
+
+use crate::config::{AsymmetricPath, Config, TimeoutsNs};
+use crate::dir::Dir;
+use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+use crate::reasons::{Action, DropReason, EndReason};
+use crate::records::{RecordRing, SessionRecord, Subtype, NONE_ID};
+use crate::session::{session_flags as sf, Session, SessionKind};
+use crate::stats::{CounterBlock, WorkerBlock};
+use crate::table::SessionTable;
+use crate::tcp::{self, Segment, TcpAction, TcpConfig, TcpTracker};
+use crate::timer::{Rearm, TimerWheel};
+use crate::wire::{self, IcmpKind, Kind, Parsed};
+
+const _: () = assert!(std::mem::size_of::<Session>() + std::mem::size_of::<FlowKey>() <= 128);
+
+/// Most packets in one burst.
+pub const MAX_BURST: usize = 256;
+/// Sessions the wheel may expire per call (bounds the time one loop spends aging).
+pub const EXPIRE_BUDGET: usize = 256;
+/// Timer wheel tick.
+pub const TICK_NS: u64 = 10_000_000;
+/// "Not a valid SYN packet" log records per second per worker (the counters count them all).
+pub const NON_SYN_LOGS_PER_SEC: u32 = 20;
+
+/// What happens to a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Verdict {
+    /// Send it on along its virtual wire.
+    #[default]
+    Forward,
+    Drop(DropReason),
+}
+
+/// A port as the engine sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PortInfo {
+    /// Virtual-wire peer (egress) of this port.
+    pub peer: Option<u8>,
+}
+
+/// The engine's settings, compiled from the config.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub worker: u8,
+    /// Sessions this worker's table holds.
+    pub capacity: u32,
+    pub timeouts: TimeoutsNs,
+    pub tcp: TcpConfig,
+    pub reject_non_syn: bool,
+    pub ports: Vec<PortInfo>,
+    /// Whether sessions write end records (until the policy decides per rule).
+    pub log_end: bool,
+}
+
+impl EngineConfig {
+    /// Settings for worker `worker` of `workers`, each holding an equal share of
+    /// `session.max_sessions`.
+    pub fn from_config(config: &Config, worker: u8, workers: usize) -> EngineConfig {
+        let s = &config.session;
+        let share = (s.max_sessions / workers.max(1) as u64).clamp(1, u32::MAX as u64 / 2) as u32;
+        let ports = config
+            .dataplane
+            .ports
+            .iter()
+            .map(|p| PortInfo {
+                peer: config
+                    .vwire_peer(&p.name)
+                    .and_then(|peer| config.dataplane.ports.iter().position(|q| q.name == peer))
+                    .map(|i| i as u8),
+            })
+            .collect();
+        EngineConfig {
+            worker,
+            capacity: share,
+            timeouts: s.timeouts.to_nanos(),
+            tcp: TcpConfig {
+                out_of_order_limit: s.out_of_order_limit,
+                asymmetric_bypass: s.asymmetric_path == AsymmetricPath::Bypass,
+            },
+            reject_non_syn: s.tcp_reject_non_syn,
+            ports,
+            log_end: true,
+        }
+    }
+}
+
+/// A session id: worker, 24 bits of the slot's generation, slot. Unique while a slot is reused
+/// fewer than 2^23 times, and it finds its session in O(1) (`show session id`).
+pub fn session_id(worker: u8, slot: u32, generation: u32) -> u64 {
+    ((worker as u64) << 56) | (((generation as u64) & 0xff_ffff) << 32) | slot as u64
+}
+
+/// Splits a session id into (worker, slot, generation low bits).
+pub fn split_session_id(id: u64) -> (u8, u32, u32) {
+    ((id >> 56) as u8, id as u32, ((id >> 32) & 0xff_ffff) as u32)
+}
+
+/// A simple token bucket for log rate limits (per second, refilled by the packet clock).
+struct RateLimit {
+    per_sec: u32,
+    tokens: u32,
+    second: u64,
+}
+
+impl RateLimit {
+    fn allow(&mut self, now_ns: u64) -> bool {
+        let second = now_ns / 1_000_000_000;
+        if second != self.second {
+            self.second = second;
+            self.tokens = self.per_sec;
+        }
+        if self.tokens > 0 {
+            self.tokens -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One worker's engine: its session table, timers, counters and record ring.
+pub struct Engine {
+    cfg: EngineConfig,
+    table: SessionTable<FlowKey, Session>,
+    wheel: TimerWheel,
+    counters: CounterBlock,
+    records: Arc<RecordRing>,
+    /// Time origin of the sessions' ms fields (unix ns).
+    epoch_ns: u64,
+    /// Scratch: the burst's parse results and hashes.
+    parsed: Vec<Result<Parsed, DropReason>>,
+    hashes: Vec<u64>,
+    /// Scratch: sessions the wheel found idle, ended after its call.
+    expired: Vec<u32>,
+    non_syn_logs: RateLimit,
+}
+
+/// Canonical orientation of a key: both directions of a flow map to the same table key. Returns
+/// the key and whether `key` was reversed to get it.
+#[inline(always)]
+fn canonical(key: &FlowKey) -> (FlowKey, bool) {
+    if (key.src, key.sport) <= (key.dst, key.dport) {
+        (*key, false)
+    } else {
+        (key.reversed(), true)
+    }
+}
+
+fn table_hash(key: &FlowKey) -> u64 {
+    key.hash64()
+}
+
+impl Engine {
+    /// Builds an engine; all memory of the table and wheel is allocated here. `now_ns` is unix
+    /// time (the daemon's TSC clock or a capture's timestamps).
+    pub fn new(
+        cfg: EngineConfig,
+        counters: CounterBlock,
+        records: Arc<RecordRing>,
+        now_ns: u64,
+    ) -> Engine {
+        Engine {
+            table: SessionTable::new(cfg.capacity, table_hash),
+            wheel: TimerWheel::new(cfg.capacity, TICK_NS, now_ns),
+            counters,
+            records,
+            epoch_ns: now_ns,
+            parsed: vec![Err(DropReason::MalformedEthernet); MAX_BURST],
+            hashes: vec![0; MAX_BURST],
+            expired: Vec::with_capacity(EXPIRE_BUDGET),
+            non_syn_logs: RateLimit {
+                per_sec: NON_SYN_LOGS_PER_SEC,
+                tokens: 0,
+                second: 0,
+            },
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    pub fn sessions(&self) -> &SessionTable<FlowKey, Session> {
+        &self.table
+    }
+
+    pub fn active_sessions(&self) -> usize {
+        self.table.len()
+    }
+
+    #[inline(always)]
+    fn ms(&self, now_ns: u64) -> u32 {
+        (now_ns.saturating_sub(self.epoch_ns) / 1_000_000) as u32
+    }
+
+    fn ms_to_ns(&self, ms: u32, now_ns: u64) -> u64 {
+        // ms fields wrap every 49 days: rebuild the full time from the distance to `now`.
+        let now_ms = self.ms(now_ns);
+        now_ns.saturating_sub(now_ms.wrapping_sub(ms) as u64 * 1_000_000)
+    }
+
+    /// Processes one packet (a burst of one).
+    pub fn process(&mut self, now_ns: u64, frame: &[u8], ingress: u8) -> Verdict {
+        let mut v = [Verdict::Forward];
+        self.process_burst(now_ns, &[frame], &[ingress], &mut v);
+        v[0]
+    }
+
+    /// Processes a burst: `frames[i]` arrived on port `ingress[i]`; `verdicts[i]` receives its
+    /// fate. At most [`MAX_BURST`] packets.
+    pub fn process_burst(
+        &mut self,
+        now_ns: u64,
+        frames: &[&[u8]],
+        ingress: &[u8],
+        verdicts: &mut [Verdict],
+    ) {
+        let n = frames.len().min(MAX_BURST);
+        // Stage 1: parse and hash the whole burst (the table lookups of stage 2 then find their
+        // keys and hashes ready).
+        for (i, frame) in frames[..n].iter().enumerate() {
+            self.parsed[i] = wire::parse(frame);
+            if let Ok(p) = &self.parsed[i] {
+                self.hashes[i] = p.key.hash64();
+            }
+        }
+        // Stage 2: in arrival order.
+        for i in 0..n {
+            verdicts[i] = match self.parsed[i] {
+                Err(reason) => Verdict::Drop(reason),
+                Ok(p) => self.packet(now_ns, &p, self.hashes[i], frames[i].len(), ingress[i]),
+            };
+        }
+        let c = self.counters.view();
+        c.add(WorkerBlock::PACKETS, n as u64);
+        for v in &verdicts[..n] {
+            if let Verdict::Drop(reason) = v {
+                c.add_drop(*reason, 1);
+            }
+        }
+        c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+    }
+
+    /// One parsed packet.
+    #[inline]
+    fn packet(&mut self, now_ns: u64, p: &Parsed, hash: u64, len: usize, ingress: u8) -> Verdict {
+        if p.kind == Kind::NonIp {
+            // ARP and other non-IP frames cross a virtual wire untouched.
+            return Verdict::Forward;
+        }
+        if p.frag.is_fragment && !p.frag.first {
+            // Non-initial fragments carry no ports; they follow the path of their first
+            // fragment. (A bounded fragment table tying them to its verdict comes with the
+            // robustness work.)
+            return Verdict::Forward;
+        }
+        if p.icmp.kind == IcmpKind::Error {
+            return self.icmp_error(p);
+        }
+        if p.key.proto == PROTO_ICMPV6 && is_icmpv6_link_control(p.icmp.icmp_type) {
+            // Neighbour discovery and multicast listener messages: link-local control that
+            // IPv6 needs on either side of a wire, not sessions.
+            return Verdict::Forward;
+        }
+        let (key, swapped) = canonical(&p.key);
+        let now_ms = self.ms(now_ns);
+        if let Some(slot) = self.table.lookup(hash, &key) {
+            let session = *self.table.value(slot);
+            let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
+            if idle_ns > session.timeout_ns(&self.cfg.timeouts) {
+                // Aging by packet arrival: the session timed out before the wheel reached it.
+                self.end(slot, EndReason::AgedOut, now_ns);
+            } else {
+                return self.existing(slot, swapped, p, len, ingress, now_ns, now_ms);
+            }
+        }
+        self.open(key, swapped, hash, p, len, ingress, now_ns, now_ms)
+    }
+
+    /// A packet of an existing session.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn existing(
+        &mut self,
+        slot: u32,
+        swapped: bool,
+        p: &Parsed,
+        len: usize,
+        ingress: u8,
+        now_ns: u64,
+        now_ms: u32,
+    ) -> Verdict {
+        let session = self.table.value_mut(slot);
+        let dir = if swapped == session.has(sf::CLIENT_IS_DST) {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        };
+        if session.kind != SessionKind::Tcp {
+            session.count(dir, len, now_ms);
+            return Verdict::Forward;
+        }
+        let verdict = session.tcp.on_segment(dir, &segment(p), &self.cfg.tcp);
+        if verdict.forwards() {
+            session.count(dir, len, now_ms);
+        }
+        let ended = session.has(sf::ENDED);
+        match verdict.action {
+            TcpAction::Accept => Verdict::Forward,
+            TcpAction::AcceptAndEnd(reason) => {
+                if !ended {
+                    self.finish(slot, reason, now_ns);
+                }
+                // The entry stays (TIME_WAIT / CLOSE) until its timeout absorbs late segments;
+                // re-arm for the new, shorter timeout.
+                self.arm(slot, now_ns);
+                Verdict::Forward
+            }
+            TcpAction::Drop(reason) => Verdict::Drop(reason),
+            TcpAction::DropAndEnd(drop, reason) => {
+                self.end(slot, reason, now_ns);
+                Verdict::Drop(drop)
+            }
+            TcpAction::Reuse => {
+                let reason = if ended {
+                    None
+                } else {
+                    Some(EndReason::TcpReuse)
+                };
+                self.end_with(slot, reason, now_ns);
+                let (key, swapped) = canonical(&p.key);
+                self.open(
+                    key,
+                    swapped,
+                    p.key.hash64(),
+                    p,
+                    len,
+                    ingress,
+                    now_ns,
+                    now_ms,
+                )
+            }
+        }
+    }
+
+    /// A packet with no session: refuse it, or open one.
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &mut self,
+        key: FlowKey,
+        swapped: bool,
+        hash: u64,
+        p: &Parsed,
+        len: usize,
+        ingress: u8,
+        now_ns: u64,
+        now_ms: u32,
+    ) -> Verdict {
+        let mut flags = if self.cfg.log_end { sf::LOG_END } else { 0 };
+        let (kind, tcp) = match p.key.proto {
+            PROTO_TCP => {
+                let seg = segment(p);
+                let class = tcp::segment_class(p.tcp.flags);
+                if class == tcp::SegClass::Syn {
+                    (SessionKind::Tcp, TcpTracker::new_from_syn(&seg))
+                } else if tcp::is_asymmetric(p.tcp.flags) && !self.cfg.tcp.asymmetric_bypass {
+                    // A SYN-ACK for a SYN never seen.
+                    return Verdict::Drop(DropReason::Asymmetric);
+                } else if !self.cfg.reject_non_syn && tcp::can_open_midstream(p.tcp.flags) {
+                    flags |= sf::MIDSTREAM;
+                    (
+                        SessionKind::Tcp,
+                        TcpTracker::new_midstream(Dir::ClientToServer, &seg),
+                    )
+                } else {
+                    return self.non_syn(p, ingress, now_ns);
+                }
+            }
+            PROTO_UDP => (SessionKind::Udp, Session::default().tcp),
+            PROTO_ICMP | PROTO_ICMPV6 => {
+                if p.icmp.kind != IcmpKind::EchoRequest && p.icmp.kind != IcmpKind::EchoReply {
+                    // Informational ICMP other than echo: let it pass without a session.
+                    return Verdict::Forward;
+                }
+                (SessionKind::Icmp, Session::default().tcp)
+            }
+            _ => (SessionKind::Other, Session::default().tcp),
+        };
+        if swapped {
+            // The packet's sender (the client) is the canonical key's destination.
+            flags |= sf::CLIENT_IS_DST;
+        }
+        let egress = self
+            .cfg
+            .ports
+            .get(ingress as usize)
+            .and_then(|p| p.peer)
+            .unwrap_or(u8::MAX);
+        let mut session = Session {
+            tcp,
+            start_ms: now_ms,
+            ingress,
+            egress,
+            kind,
+            flags,
+            ..Session::default()
+        };
+        session.count(Dir::ClientToServer, len, now_ms);
+        match self.table.insert(hash, key, session) {
+            Ok(handle) => {
+                let c = self.counters.view();
+                c.add(WorkerBlock::SESSIONS_CREATED, 1);
+                self.arm(handle.index, now_ns);
+                Verdict::Forward
+            }
+            Err(_) => Verdict::Drop(DropReason::TableFull),
+        }
+    }
+
+    /// A TCP packet that may not open a session: "Not a valid SYN packet".
+    fn non_syn(&mut self, p: &Parsed, ingress: u8, now_ns: u64) -> Verdict {
+        self.counters.view().add_non_syn(p.tcp.flags);
+        if self.non_syn_logs.allow(now_ns) {
+            let mut r = self.record_of(&p.key, ingress, now_ns);
+            r.subtype = Subtype::Drop;
+            r.action = Action::Drop;
+            r.drop_reason = Some(DropReason::NonSyn);
+            r.tcp_flags = p.tcp.flags;
+            r.packets_sent = 1;
+            self.push_record(r);
+        }
+        Verdict::Drop(DropReason::NonSyn)
+    }
+
+    /// An ICMP error: forwarded when it refers to a live session, never opens one.
+    fn icmp_error(&mut self, p: &Parsed) -> Verdict {
+        let Some(inner) = p.inner else {
+            return Verdict::Drop(DropReason::MalformedIcmpInner);
+        };
+        let (key, _) = canonical(&inner);
+        match self.table.lookup(inner.hash64(), &key) {
+            Some(_) => Verdict::Forward,
+            None => Verdict::Drop(DropReason::IcmpErrorNoSession),
+        }
+    }
+
+    /// Arms (or re-arms) a session's timer for its current timeout.
+    fn arm(&mut self, slot: u32, now_ns: u64) {
+        let timeout = self.table.value(slot).timeout_ns(&self.cfg.timeouts);
+        self.wheel.arm(slot, now_ns.saturating_add(timeout));
+    }
+
+    /// Records the end of a session (counters, log record) without removing it.
+    fn finish(&mut self, slot: u32, reason: EndReason, now_ns: u64) {
+        let c = self.counters.view();
+        c.add_end(reason);
+        let session = *self.table.value(slot);
+        if session.has(sf::LOG_END) {
+            let key = *self.table.key(slot);
+            let handle = self.table.handle(slot).expect("live slot");
+            let mut r = self.record_of(&key, session.ingress, now_ns);
+            if session.has(sf::CLIENT_IS_DST) {
+                let k = key.reversed();
+                r.src = k.src;
+                r.dst = k.dst;
+                r.sport = k.sport;
+                r.dport = k.dport;
+            }
+            r.session_id = session_id(self.cfg.worker, slot, handle.generation);
+            r.egress = session.egress;
+            r.rule = session.rule;
+            r.app = session.app;
+            r.end_reason = reason;
+            r.packets_sent = session.packets[0] as u64;
+            r.packets_received = session.packets[1] as u64;
+            r.bytes_sent = session.bytes[0];
+            r.bytes_received = session.bytes[1];
+            r.start_ns = self.ms_to_ns(session.start_ms, now_ns);
+            r.elapsed_ns = now_ns.saturating_sub(r.start_ns);
+            self.push_record(r);
+        }
+        self.table.value_mut(slot).flags |= sf::ENDED;
+    }
+
+    /// Ends a session with `reason` and removes it.
+    fn end(&mut self, slot: u32, reason: EndReason, now_ns: u64) {
+        self.end_with(slot, Some(reason), now_ns);
+    }
+
+    /// Removes a session, first recording its end unless it has ended already (`None`).
+    fn end_with(&mut self, slot: u32, reason: Option<EndReason>, now_ns: u64) {
+        if !self.table.value(slot).has(sf::ENDED) {
+            self.finish(slot, reason.unwrap_or(EndReason::Unknown), now_ns);
+        }
+        self.wheel.cancel(slot);
+        self.table.remove(slot);
+    }
+
+    fn record_of(&self, key: &FlowKey, ingress: u8, now_ns: u64) -> SessionRecord {
+        SessionRecord {
+            time_ns: now_ns,
+            src: key.src,
+            dst: key.dst,
+            family: key.family,
+            sport: key.sport,
+            dport: key.dport,
+            proto: key.proto,
+            ingress,
+            egress: self
+                .cfg
+                .ports
+                .get(ingress as usize)
+                .and_then(|p| p.peer)
+                .unwrap_or(u8::MAX),
+            rule: NONE_ID,
+            start_ns: now_ns,
+            ..SessionRecord::default()
+        }
+    }
+
+    fn push_record(&self, r: SessionRecord) {
+        if !self.records.try_push(r) {
+            self.counters.view().add(WorkerBlock::RECORDS_DROPPED, 1);
+        }
+    }
+
+    /// Ages out idle sessions: at most [`EXPIRE_BUDGET`] timers per call, so a mass expiry
+    /// never stalls the data path. Returns how many sessions ended or left.
+    pub fn expire(&mut self, now_ns: u64) -> usize {
+        let now_ms = self.ms(now_ns);
+        let (table, timeouts, expired) = (&self.table, &self.cfg.timeouts, &mut self.expired);
+        self.wheel.expire(now_ns, EXPIRE_BUDGET, |slot| {
+            if !table.is_live(slot) {
+                return Rearm::Expired;
+            }
+            let s = table.value(slot);
+            let due_ms = s
+                .last_seen_ms
+                .wrapping_add((s.timeout_ns(timeouts) / 1_000_000) as u32);
+            if (now_ms.wrapping_sub(due_ms) as i32) < 0 {
+                // Refreshed since it was armed (lazy aging): re-arm for the new deadline.
+                let ahead_ms = due_ms.wrapping_sub(now_ms) as u64;
+                return Rearm::At(now_ns + ahead_ms * 1_000_000);
+            }
+            if expired.len() < expired.capacity() {
+                expired.push(slot);
+            }
+            Rearm::Expired
+        });
+        let n = self.expired.len();
+        for k in 0..n {
+            let slot = self.expired[k];
+            if self.table.is_live(slot) {
+                self.wheel.cancel(slot);
+                self.end_with(slot, Some(EndReason::AgedOut), now_ns);
+            }
+        }
+        self.expired.clear();
+        if n > 0 {
+            self.counters
+                .view()
+                .set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+        }
+        n
+    }
+
+    /// When the next timer may fire (for a replay's virtual clock).
+    pub fn next_timer(&self) -> Option<u64> {
+        self.wheel.next_deadline_hint()
+    }
+
+    /// Ends every session now with `reason` (shutdown, `clear session all`).
+    pub fn clear_all(&mut self, reason: EndReason, now_ns: u64) -> usize {
+        let slots: Vec<u32> = self.table.live_slots().collect();
+        for &slot in &slots {
+            self.end_with(slot, Some(reason), now_ns);
+        }
+        self.counters
+            .view()
+            .set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+        slots.len()
+    }
+
+    /// Ends one session by id; false if it does not exist (any more).
+    pub fn clear_session(&mut self, id: u64, reason: EndReason, now_ns: u64) -> bool {
+        let (worker, slot, generation) = split_session_id(id);
+        match self.table.handle(slot) {
+            Some(h) if worker == self.cfg.worker && h.generation & 0xff_ffff == generation => {
+                self.end_with(slot, Some(reason), now_ns);
+                self.counters
+                    .view()
+                    .set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The session id of a live slot.
+    pub fn id_of(&self, slot: u32) -> Option<u64> {
+        self.table
+            .handle(slot)
+            .map(|h| session_id(self.cfg.worker, slot, h.generation))
+    }
+
+    /// Seconds until a session times out.
+    pub fn remaining_ns(&self, slot: u32, now_ns: u64) -> u64 {
+        let s = self.table.value(slot);
+        let idle = (self.ms(now_ns).wrapping_sub(s.last_seen_ms) as u64) * 1_000_000;
+        s.timeout_ns(&self.cfg.timeouts).saturating_sub(idle)
+    }
+
+    /// Start of a session (unix ns).
+    pub fn start_ns(&self, slot: u32, now_ns: u64) -> u64 {
+        self.ms_to_ns(self.table.value(slot).start_ms, now_ns)
+    }
+
+    /// The client-to-server key of a live slot.
+    pub fn client_key(&self, slot: u32) -> FlowKey {
+        let key = *self.table.key(slot);
+        if self.table.value(slot).has(sf::CLIENT_IS_DST) {
+            key.reversed()
+        } else {
+            key
+        }
+    }
+}
+
+/// ICMPv6 messages of the link (router/neighbour discovery, multicast listeners).
+fn is_icmpv6_link_control(icmp_type: u8) -> bool {
+    matches!(icmp_type, 130..=137 | 143)
+}
+
+/// The TCP fields the tracker reads.
+#[inline(always)]
+fn segment(p: &Parsed) -> Segment {
+    Segment {
+        flags: p.tcp.flags,
+        seq: p.tcp.seq,
+        ack: p.tcp.ack,
+        window: p.tcp.window,
+        wscale: p.tcp.wscale,
+        payload_len: p.payload_len as u32,
+    }
+}

@@ -1,0 +1,128 @@
+//! The session: what the table keeps per flow, and how long it may stay idle.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::TimeoutsNs;
+use crate::dir::Dir;
+use crate::records::NONE_ID;
+use crate::tcp::{flags, timeout_class, Segment, TcpState, TcpTimeoutClass, TcpTracker};
+
+/// What kind of state a session tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum SessionKind {
+    Tcp,
+    Udp,
+    Icmp,
+    #[default]
+    Other,
+}
+
+/// Bits of [`Session::flags`].
+pub mod session_flags {
+    /// The session has ended (its record is out); the entry stays to absorb late packets of a
+    /// closed TCP connection until its TIME_WAIT timeout, then leaves silently.
+    pub const ENDED: u8 = 0x01;
+    /// Picked up mid-stream (`tcp_reject_non_syn: false`): app `non-syn-tcp`.
+    pub const MIDSTREAM: u8 = 0x02;
+    /// Write an end record when it ends.
+    pub const LOG_END: u8 = 0x04;
+    /// The table's key is the reverse of the client's view (the client is the key's `dst`).
+    pub const CLIENT_IS_DST: u8 = 0x08;
+    /// A handshake completed without its SYN-ACK was let through (`asymmetric_path: bypass`).
+    pub const ASYMMETRIC: u8 = 0x10;
+}
+
+/// One session. The flow key lives in the table slot beside it (40 bytes); together they are
+/// 128 bytes, two cache lines (asserted in `pipeline`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// TCP state (unused by other kinds).
+    pub tcp: TcpTracker,
+    /// Bytes seen, by [`Dir::index`].
+    pub bytes: [u64; 2],
+    /// Packets seen, by [`Dir::index`].
+    pub packets: [u32; 2],
+    /// Last packet, in ms since the engine's epoch (differences wrap safely for 49 days, far
+    /// above the longest timeout).
+    pub last_seen_ms: u32,
+    /// Start, in ms since the engine's epoch.
+    pub start_ms: u32,
+    pub ingress: u8,
+    pub egress: u8,
+    pub kind: SessionKind,
+    pub flags: u8,
+    /// Rule that allowed it (index into the policy), `NONE_ID` for the default rules.
+    pub rule: u16,
+    /// Application id, `NONE_ID` while undecided.
+    pub app: u16,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            tcp: TcpTracker::new_from_syn(&Segment {
+                flags: flags::SYN,
+                ..Segment::default()
+            }),
+            bytes: [0; 2],
+            packets: [0; 2],
+            last_seen_ms: 0,
+            start_ms: 0,
+            ingress: 0,
+            egress: 0,
+            kind: SessionKind::Other,
+            flags: 0,
+            rule: NONE_ID,
+            app: NONE_ID,
+        }
+    }
+}
+
+impl Session {
+    #[inline(always)]
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// The idle timeout that applies now, in ns.
+    #[inline]
+    pub fn timeout_ns(&self, t: &TimeoutsNs) -> u64 {
+        match self.kind {
+            SessionKind::Tcp => match timeout_class(self.tcp.state()) {
+                TcpTimeoutClass::Init => t.tcp_init,
+                TcpTimeoutClass::Handshake => t.tcp_handshake,
+                TcpTimeoutClass::Established => t.tcp,
+                TcpTimeoutClass::HalfClosed => t.tcp_half_closed,
+                TcpTimeoutClass::TimeWait | TcpTimeoutClass::Closed => t.tcp_time_wait,
+            },
+            SessionKind::Udp => t.udp,
+            SessionKind::Icmp => t.icmp,
+            SessionKind::Other => t.default,
+        }
+    }
+
+    /// Counts a packet in direction `dir`.
+    #[inline(always)]
+    pub fn count(&mut self, dir: Dir, bytes: usize, now_ms: u32) {
+        let d = dir.index();
+        self.packets[d] = self.packets[d].wrapping_add(1);
+        self.bytes[d] = self.bytes[d].wrapping_add(bytes as u64);
+        self.last_seen_ms = now_ms;
+    }
+
+    /// CLI label of the state.
+    pub fn state_label(&self) -> &'static str {
+        if self.has(session_flags::ENDED) {
+            return "CLOSED";
+        }
+        match self.kind {
+            SessionKind::Tcp => self.tcp.state().label(),
+            _ => "ACTIVE",
+        }
+    }
+
+    pub fn tcp_state(&self) -> Option<TcpState> {
+        (self.kind == SessionKind::Tcp).then(|| self.tcp.state())
+    }
+}

@@ -1,0 +1,160 @@
+//! IPv4 and IPv6 headers, IPv6 extension headers, and source-address sanity.
+
+use super::bytes::{array16, array4, be16, be32, u8_at};
+use super::{l4, FragInfo, Parsed, MAX_IPV6_EXT_HEADERS};
+use crate::flow::{v4_mapped, PROTO_ICMPV6, PROTO_UDP};
+use crate::reasons::DropReason;
+
+mod field4 {
+    pub const TOTAL_LEN: usize = 2;
+    pub const ID: usize = 4;
+    pub const FRAG: usize = 6;
+    pub const TTL: usize = 8;
+    pub const PROTO: usize = 9;
+    pub const SRC: usize = 12;
+    pub const DST: usize = 16;
+}
+
+mod field6 {
+    pub const PAYLOAD_LEN: usize = 4;
+    pub const NEXT: usize = 6;
+    pub const HOP_LIMIT: usize = 7;
+    pub const SRC: usize = 8;
+    pub const DST: usize = 24;
+    pub const HEADER_LEN: usize = 40;
+}
+
+const IPV4_MF: u16 = 0x2000;
+const IPV4_OFFSET_MASK: u16 = 0x1fff;
+
+pub fn ipv4(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> {
+    use DropReason::{MalformedIpv4Header as Header, MalformedIpv4Length as Length};
+    let b0 = u8_at(frame, off).ok_or(Header)?;
+    let ihl = (b0 & 0x0f) as usize * 4;
+    if b0 >> 4 != 4 || ihl < 20 || frame.len() < off + ihl {
+        return Err(Header);
+    }
+    let total = be16(frame, off + field4::TOTAL_LEN).ok_or(Header)? as usize;
+    if total < ihl || off + total > frame.len() {
+        return Err(Length);
+    }
+    let frag = be16(frame, off + field4::FRAG).ok_or(Header)?;
+    let offset_bytes = (frag & IPV4_OFFSET_MASK) * 8;
+    let more = frag & IPV4_MF != 0;
+    p.frag = FragInfo {
+        is_fragment: more || offset_bytes != 0,
+        first: offset_bytes == 0,
+        more,
+        offset_bytes,
+        id: be16(frame, off + field4::ID).ok_or(Header)? as u32,
+    };
+    p.ttl = u8_at(frame, off + field4::TTL).ok_or(Header)?;
+    p.key.proto = u8_at(frame, off + field4::PROTO).ok_or(Header)?;
+    p.key.src = v4_mapped(array4(frame, off + field4::SRC).ok_or(Header)?);
+    p.key.dst = v4_mapped(array4(frame, off + field4::DST).ok_or(Header)?);
+    p.key.family = 4;
+    p.ip_len = total as u16;
+    transport(frame, off + ihl, off + total, p)
+}
+
+pub fn ipv6(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> {
+    use DropReason::{MalformedIpv6ExtHeader as Ext, MalformedIpv6Header as Header};
+    let b0 = u8_at(frame, off).ok_or(Header)?;
+    if b0 >> 4 != 6 || frame.len() < off + field6::HEADER_LEN {
+        return Err(Header);
+    }
+    let payload = be16(frame, off + field6::PAYLOAD_LEN).ok_or(Header)? as usize;
+    let end = off + field6::HEADER_LEN + payload;
+    if end > frame.len() {
+        return Err(Header);
+    }
+    p.ttl = u8_at(frame, off + field6::HOP_LIMIT).ok_or(Header)?;
+    p.key.src = array16(frame, off + field6::SRC).ok_or(Header)?;
+    p.key.dst = array16(frame, off + field6::DST).ok_or(Header)?;
+    p.key.family = 6;
+    p.ip_len = (field6::HEADER_LEN + payload) as u16;
+    let mut next = u8_at(frame, off + field6::NEXT).ok_or(Header)?;
+    let mut cur = off + field6::HEADER_LEN;
+    let mut walked = 0;
+    loop {
+        let len = match next {
+            // Hop-by-hop, routing, destination options: length in 8-byte units, not counting
+            // the first 8.
+            0 | 43 | 60 => (u8_at(frame, cur + 1).ok_or(Ext)? as usize + 1) * 8,
+            // Authentication header: length in 4-byte units, not counting the first 2.
+            51 => (u8_at(frame, cur + 1).ok_or(Ext)? as usize + 2) * 4,
+            44 => {
+                let field = be16(frame, cur + 2).ok_or(Ext)?;
+                let offset_bytes = field & 0xfff8;
+                let more = field & 1 != 0;
+                p.frag = FragInfo {
+                    is_fragment: true,
+                    first: offset_bytes == 0,
+                    more,
+                    offset_bytes,
+                    id: be32(frame, cur + 4).ok_or(Ext)?,
+                };
+                8
+            }
+            _ => break,
+        };
+        if walked == MAX_IPV6_EXT_HEADERS || cur + len > end {
+            return Err(Ext);
+        }
+        next = u8_at(frame, cur).ok_or(Ext)?;
+        cur += len;
+        walked += 1;
+    }
+    p.key.proto = next;
+    transport(frame, cur, end, p)
+}
+
+/// The transport header, or for a non-initial fragment, nothing (it has no header).
+fn transport(frame: &[u8], l4_off: usize, end: usize, p: &mut Parsed) -> Result<(), DropReason> {
+    p.l4_offset = l4_off as u16;
+    if p.frag.is_fragment && !p.frag.first {
+        p.payload_offset = l4_off as u16;
+        p.payload_len = (end - l4_off) as u16;
+        return Ok(());
+    }
+    l4::transport(frame, l4_off, end, p).map_err(|e| {
+        // A first fragment too short for its transport header is the tiny-fragment attack.
+        if p.frag.is_fragment {
+            DropReason::FragmentTiny
+        } else {
+            e
+        }
+    })
+}
+
+/// Sources that no host may send from, and land attacks.
+pub fn check_addresses(p: &Parsed) -> Result<(), DropReason> {
+    let (src, dst) = (&p.key.src, &p.key.dst);
+    let unspecified = if p.key.family == 4 {
+        src[12..] == [0, 0, 0, 0]
+    } else {
+        src.iter().all(|&b| b == 0)
+    };
+    let bad = if p.key.family == 4 {
+        src[12] >= 224 // multicast 224/4, reserved 240/4 and broadcast 255.255.255.255
+    } else {
+        src[0] == 0xff // multicast ff00::/8
+    };
+    if bad {
+        return Err(DropReason::BadSourceAddress);
+    }
+    if unspecified {
+        // Allowed: DHCP discover (0.0.0.0 -> port 67) and IPv6 duplicate address detection.
+        let dhcp = p.key.proto == PROTO_UDP && p.key.dport == 67;
+        let dad = p.key.proto == PROTO_ICMPV6;
+        return if dhcp || dad {
+            Ok(())
+        } else {
+            Err(DropReason::BadSourceAddress)
+        };
+    }
+    if src == dst {
+        return Err(DropReason::LandAttack);
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! Wire parsing over byte buffers: Ethernet, 802.1Q/QinQ, IPv4, IPv6 (extension headers), TCP,
+//! UDP, ICMP and ICMPv6 (with the inner headers of ICMP errors).
+//!
+//! [`parse`] reads any `&[u8]` (an mbuf's data, a pcap record, a test array) and returns a
+//! [`Parsed`] summary or the [`DropReason`] naming what is wrong. Every read goes through the
+//! checked helpers of [`bytes`], so no input can make it panic; it allocates nothing.
+//! Checksums are not verified: NICs and the end hosts do that, and a firewall that dropped bad
+//! checksums would hide the problem from the hosts that must see it.
+
+mod bytes;
+mod ip;
+mod l4;
+#[cfg(test)]
+mod tests;
+
+use crate::flow::FlowKey;
+use crate::reasons::DropReason;
+
+pub use l4::{flag_code, FlagCode};
+
+/// TCP flag bits.
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+}
+
+pub const ETHERTYPE_IPV4: u16 = 0x0800;
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+pub const ETHERTYPE_VLAN: u16 = 0x8100;
+pub const ETHERTYPE_QINQ: u16 = 0x88a8;
+/// VLAN tags parsed; one more is `MalformedVlan`.
+pub const MAX_VLANS: usize = 2;
+/// IPv6 extension headers walked; one more is `MalformedIpv6ExtHeader`.
+pub const MAX_IPV6_EXT_HEADERS: usize = 8;
+
+/// Whether the frame carries IP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// ARP, LLDP, ...: not ours to judge on a virtual wire.
+    #[default]
+    NonIp,
+    Ip,
+}
+
+/// TCP header fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TcpInfo {
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    pub wscale: Option<u8>,
+    pub mss: Option<u16>,
+    pub sack_ok: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum IcmpKind {
+    /// Not ICMP.
+    #[default]
+    None,
+    EchoRequest,
+    EchoReply,
+    /// Destination unreachable, time exceeded, parameter problem, packet too big.
+    Error,
+    Other,
+}
+
+/// ICMP/ICMPv6 header fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct IcmpInfo {
+    pub icmp_type: u8,
+    pub code: u8,
+    pub kind: IcmpKind,
+    /// Echo identifier.
+    pub id: u16,
+}
+
+/// Fragmentation of the IP packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FragInfo {
+    pub is_fragment: bool,
+    /// Offset 0 (carries the transport header).
+    pub first: bool,
+    pub more: bool,
+    pub offset_bytes: u16,
+    pub id: u32,
+}
+
+/// What the engine needs to know about a frame. Plain data, no references into the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Parsed {
+    pub kind: Kind,
+    /// The ethertype after any VLAN tags.
+    pub ethertype: u16,
+    pub vlan_count: u8,
+    pub vlans: [u16; MAX_VLANS],
+    pub l3_offset: u16,
+    pub l4_offset: u16,
+    pub payload_offset: u16,
+    /// Transport payload bytes (Ethernet padding excluded).
+    pub payload_len: u16,
+    /// Bytes of the IP packet (header included, padding excluded).
+    pub ip_len: u16,
+    pub ttl: u8,
+    /// The flow as seen on the wire, source to destination.
+    pub key: FlowKey,
+    pub tcp: TcpInfo,
+    pub icmp: IcmpInfo,
+    /// For ICMP errors: the key of the packet the error is about, as its sender sent it.
+    pub inner: Option<FlowKey>,
+    pub frag: FragInfo,
+}
+
+/// Parses a frame. Never panics; allocates nothing.
+pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
+    let mut p = Parsed::default();
+    let mut ethertype = bytes::be16(frame, 12).ok_or(DropReason::MalformedEthernet)?;
+    let mut off = 14usize;
+    while ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ {
+        if p.vlan_count as usize == MAX_VLANS {
+            return Err(DropReason::MalformedVlan);
+        }
+        let tci = bytes::be16(frame, off).ok_or(DropReason::MalformedVlan)?;
+        ethertype = bytes::be16(frame, off + 2).ok_or(DropReason::MalformedVlan)?;
+        p.vlans[p.vlan_count as usize] = tci & 0x0fff;
+        p.vlan_count += 1;
+        off += 4;
+    }
+    p.ethertype = ethertype;
+    p.l3_offset = off as u16;
+    match ethertype {
+        ETHERTYPE_IPV4 => ip::ipv4(frame, off, &mut p)?,
+        ETHERTYPE_IPV6 => ip::ipv6(frame, off, &mut p)?,
+        _ => return Ok(p),
+    }
+    p.kind = Kind::Ip;
+    ip::check_addresses(&p)?;
+    Ok(p)
+}
+
+/// Parses and hashes a frame's flow (symmetric): which worker owns it. `None` for frames
+/// without a flow (non-IP, malformed).
+pub fn flow_hash(frame: &[u8]) -> Option<u64> {
+    match parse(frame) {
+        Ok(p) if p.kind == Kind::Ip => Some(p.key.hash64()),
+        _ => None,
+    }
+}

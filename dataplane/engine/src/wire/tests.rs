@@ -1,0 +1,487 @@
+//! Parser tests on literal frames, every malformed case, and a no-panic sweep.
+
+use super::tcp_flags::*;
+use super::*;
+use crate::flow::{v4_mapped, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+
+const MACS: [u8; 12] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+
+fn eth(ethertype: u16, vlans: &[u16], l3: &[u8]) -> Vec<u8> {
+    let mut f = MACS.to_vec();
+    for &v in vlans {
+        f.extend_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
+        f.extend_from_slice(&v.to_be_bytes());
+    }
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(l3);
+    f
+}
+
+fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8]) -> Vec<u8> {
+    let total = (20 + l4.len()) as u16;
+    let mut h = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, proto, 0, 0];
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    h.extend_from_slice(l4);
+    h
+}
+
+fn ipv6(next: u8, src_last: u8, dst_last: u8, rest: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x60, 0, 0, 0];
+    h.extend_from_slice(&(rest.len() as u16).to_be_bytes());
+    h.extend_from_slice(&[next, 64]);
+    let mut src = [0u8; 16];
+    src[0] = 0x20;
+    src[1] = 0x01;
+    src[15] = src_last;
+    let mut dst = src;
+    dst[15] = dst_last;
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    h.extend_from_slice(rest);
+    h
+}
+
+fn tcp(sport: u16, dport: u16, flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
+    let doff = (20 + options.len()) / 4;
+    let mut t = Vec::new();
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&1000u32.to_be_bytes());
+    t.extend_from_slice(&2000u32.to_be_bytes());
+    t.extend_from_slice(&[(doff as u8) << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(options);
+    t.extend_from_slice(payload);
+    t
+}
+
+fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = Vec::new();
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    u
+}
+
+fn icmp(icmp_type: u8, id: u16, body: &[u8]) -> Vec<u8> {
+    let mut i = vec![icmp_type, 0, 0, 0];
+    i.extend_from_slice(&id.to_be_bytes());
+    i.extend_from_slice(&[0, 1]);
+    i.extend_from_slice(body);
+    i
+}
+
+const A: [u8; 4] = [10, 0, 0, 1];
+const B: [u8; 4] = [10, 0, 0, 2];
+
+fn syn_frame() -> Vec<u8> {
+    // MSS 1460, NOP, window scale 7, SACK permitted, NOP NOP.
+    let opts = [2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 1, 1];
+    eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_TCP, A, B, &tcp(40000, 80, SYN, &opts, &[])),
+    )
+}
+
+#[test]
+fn ipv4_tcp_syn_with_options() {
+    let p = parse(&syn_frame()).unwrap();
+    assert_eq!(p.kind, Kind::Ip);
+    assert_eq!(p.key.src, v4_mapped(A));
+    assert_eq!(
+        (p.key.sport, p.key.dport, p.key.proto, p.key.family),
+        (40000, 80, 6, 4)
+    );
+    assert_eq!(p.tcp.flags, SYN);
+    assert_eq!((p.tcp.seq, p.tcp.ack, p.tcp.window), (1000, 2000, 0xffff));
+    assert_eq!(
+        (p.tcp.mss, p.tcp.wscale, p.tcp.sack_ok),
+        (Some(1460), Some(7), true)
+    );
+    assert_eq!((p.l3_offset, p.l4_offset, p.payload_len), (14, 34, 0));
+}
+
+#[test]
+fn ethernet_padding_is_not_payload() {
+    let mut f = eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_TCP, A, B, &tcp(1, 2, ACK, &[], b"hi")),
+    );
+    f.resize(f.len() + 10, 0);
+    let p = parse(&f).unwrap();
+    assert_eq!(p.payload_len, 2);
+    assert_eq!(p.ip_len, 42);
+}
+
+#[test]
+fn ipv6_udp_and_vlans() {
+    let f = eth(
+        ETHERTYPE_IPV6,
+        &[100, 200],
+        &ipv6(PROTO_UDP, 1, 2, &udp(5353, 53, b"query")),
+    );
+    let p = parse(&f).unwrap();
+    assert_eq!((p.vlan_count, p.vlans), (2, [100, 200]));
+    assert_eq!(
+        (p.key.family, p.key.proto, p.key.sport, p.key.dport),
+        (6, 17, 5353, 53)
+    );
+    assert_eq!(p.payload_len, 5);
+    assert_eq!(p.l3_offset, 22);
+    let three = eth(
+        ETHERTYPE_IPV6,
+        &[1, 2, 3],
+        &ipv6(PROTO_UDP, 1, 2, &udp(1, 2, b"")),
+    );
+    assert_eq!(parse(&three), Err(DropReason::MalformedVlan));
+}
+
+#[test]
+fn non_ip_frames_pass_as_non_ip() {
+    let arp = eth(0x0806, &[], &[0u8; 28]);
+    assert_eq!(parse(&arp).unwrap().kind, Kind::NonIp);
+}
+
+#[test]
+fn icmp_echo_keys_reverse() {
+    let req = parse(&eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_ICMP, A, B, &icmp(8, 77, b"ping")),
+    ))
+    .unwrap();
+    let rep = parse(&eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_ICMP, B, A, &icmp(0, 77, b"ping")),
+    ))
+    .unwrap();
+    assert_eq!(req.icmp.kind, IcmpKind::EchoRequest);
+    assert_eq!(rep.icmp.kind, IcmpKind::EchoReply);
+    assert_eq!(req.key.reversed(), rep.key);
+    let req6 = parse(&eth(
+        ETHERTYPE_IPV6,
+        &[],
+        &ipv6(PROTO_ICMPV6, 1, 2, &icmp(128, 9, b"")),
+    ))
+    .unwrap();
+    assert_eq!((req6.icmp.kind, req6.key.sport), (IcmpKind::EchoRequest, 9));
+}
+
+#[test]
+fn icmp_error_carries_the_inner_flow() {
+    let quoted = ipv4(PROTO_UDP, B, A, &udp(5000, 53, b"abcd"));
+    let err = eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_ICMP, A, B, &icmp(3, 0, &quoted)),
+    );
+    let p = parse(&err).unwrap();
+    assert_eq!(p.icmp.kind, IcmpKind::Error);
+    let inner = p.inner.unwrap();
+    assert_eq!(
+        (inner.src, inner.sport, inner.dport, inner.proto),
+        (v4_mapped(B), 5000, 53, 17)
+    );
+    let cut = eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_ICMP, A, B, &icmp(3, 0, &quoted[..22])),
+    );
+    assert_eq!(parse(&cut), Err(DropReason::MalformedIcmpInner));
+    let quoted6 = ipv6(PROTO_TCP, 2, 1, &tcp(443, 50000, ACK, &[], b""));
+    let p6 = parse(&eth(
+        ETHERTYPE_IPV6,
+        &[],
+        &ipv6(PROTO_ICMPV6, 1, 2, &icmp(1, 0, &quoted6)),
+    ))
+    .unwrap();
+    assert_eq!(p6.inner.unwrap().sport, 443);
+}
+
+#[test]
+fn ipv6_extension_chain_and_fragments() {
+    // Hop-by-hop (8 bytes) -> fragment (first, more) -> TCP.
+    let t = tcp(1, 2, SYN, &[], b"");
+    let mut chain = vec![44, 0, 1, 4, 0, 0, 0, 0];
+    chain.extend_from_slice(&[PROTO_TCP, 0, 0x00, 0x01, 0, 0, 0, 42]);
+    chain.extend_from_slice(&t);
+    let p = parse(&eth(ETHERTYPE_IPV6, &[], &ipv6(0, 1, 2, &chain))).unwrap();
+    assert_eq!(p.key.proto, PROTO_TCP);
+    assert!(p.frag.is_fragment && p.frag.first && p.frag.more);
+    assert_eq!(p.frag.id, 42);
+    assert_eq!(p.key.sport, 1);
+    // A later fragment: no transport header is read.
+    let later = [PROTO_TCP, 0, 0x00, 0x08, 0, 0, 0, 42, 0xde, 0xad];
+    let p = parse(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &later))).unwrap();
+    assert!(p.frag.is_fragment && !p.frag.first);
+    assert_eq!((p.frag.offset_bytes, p.key.sport, p.payload_len), (8, 0, 2));
+    // Nine destination-options headers: too long a chain.
+    let mut long = Vec::new();
+    for _ in 0..9 {
+        long.extend_from_slice(&[60, 0, 1, 4, 0, 0, 0, 0]);
+    }
+    assert_eq!(
+        parse(&eth(ETHERTYPE_IPV6, &[], &ipv6(60, 1, 2, &long))),
+        Err(DropReason::MalformedIpv6ExtHeader)
+    );
+}
+
+#[test]
+fn ipv4_fragments() {
+    let mut first = ipv4(PROTO_UDP, A, B, &udp(1, 2, &[0; 16]));
+    first[6] = 0x20; // MF
+    let p = parse(&eth(ETHERTYPE_IPV4, &[], &first)).unwrap();
+    assert!(p.frag.is_fragment && p.frag.first);
+    let mut later = ipv4(PROTO_UDP, A, B, &[1, 2, 3]);
+    later[7] = 3; // offset 24 bytes
+    let p = parse(&eth(ETHERTYPE_IPV4, &[], &later)).unwrap();
+    assert_eq!(
+        (p.frag.offset_bytes, p.frag.first, p.payload_len),
+        (24, false, 3)
+    );
+    let mut tiny = ipv4(PROTO_TCP, A, B, &[0; 8]);
+    tiny[6] = 0x20;
+    assert_eq!(
+        parse(&eth(ETHERTYPE_IPV4, &[], &tiny)),
+        Err(DropReason::FragmentTiny)
+    );
+}
+
+#[test]
+fn every_malformed_reason() {
+    use DropReason::*;
+    let ok_tcp = ipv4(PROTO_TCP, A, B, &tcp(1, 2, ACK, &[], b""));
+    let cases: Vec<(Vec<u8>, DropReason)> = vec![
+        (vec![0; 13], MalformedEthernet),
+        (eth(ETHERTYPE_VLAN, &[], &[0, 1]), MalformedVlan),
+        (eth(ETHERTYPE_IPV4, &[], &ok_tcp[..19]), MalformedIpv4Header),
+        (
+            eth(ETHERTYPE_IPV4, &[], &{
+                let mut h = ok_tcp.clone();
+                h[0] = 0x44;
+                h
+            }),
+            MalformedIpv4Header,
+        ),
+        (
+            eth(ETHERTYPE_IPV4, &[], &{
+                let mut h = ok_tcp.clone();
+                h[0] = 0x55;
+                h
+            }),
+            MalformedIpv4Header,
+        ),
+        (
+            eth(ETHERTYPE_IPV4, &[], &{
+                let mut h = ok_tcp.clone();
+                h[3] = 200;
+                h
+            }),
+            MalformedIpv4Length,
+        ),
+        (
+            eth(ETHERTYPE_IPV4, &[], &{
+                let mut h = ok_tcp.clone();
+                h[3] = 10;
+                h
+            }),
+            MalformedIpv4Length,
+        ),
+        (
+            eth(ETHERTYPE_IPV6, &[], &ipv6(PROTO_UDP, 1, 2, &[])[..30]),
+            MalformedIpv6Header,
+        ),
+        (
+            eth(ETHERTYPE_IPV6, &[], &{
+                let mut h = ipv6(PROTO_UDP, 1, 2, &udp(1, 2, b""));
+                h[5] = 99;
+                h
+            }),
+            MalformedIpv6Header,
+        ),
+        (
+            eth(ETHERTYPE_IPV6, &[], &ipv6(0, 1, 2, &[17, 3, 0, 0])),
+            MalformedIpv6ExtHeader,
+        ),
+        (
+            eth(ETHERTYPE_IPV4, &[], &ipv4(PROTO_TCP, A, B, &[0; 12])),
+            MalformedTcp,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_TCP, A, B, &{
+                    let mut t = tcp(1, 2, ACK, &[], b"");
+                    t[12] = 0x40;
+                    t
+                }),
+            ),
+            MalformedTcp,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_TCP, A, B, &{
+                    let mut t = tcp(1, 2, ACK, &[], b"");
+                    t[12] = 0xf0;
+                    t
+                }),
+            ),
+            MalformedTcp,
+        ),
+        (
+            eth(ETHERTYPE_IPV4, &[], &ipv4(PROTO_UDP, A, B, &[0; 6])),
+            MalformedUdp,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_UDP, A, B, &{
+                    let mut u = udp(1, 2, b"x");
+                    u[5] = 50;
+                    u
+                }),
+            ),
+            MalformedUdp,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_UDP, A, B, &{
+                    let mut u = udp(1, 2, b"x");
+                    u[5] = 4;
+                    u
+                }),
+            ),
+            MalformedUdp,
+        ),
+        (
+            eth(ETHERTYPE_IPV4, &[], &ipv4(PROTO_ICMP, A, B, &[8, 0, 0])),
+            MalformedIcmp,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_ICMP, A, B, &icmp(11, 0, &[0x45])),
+            ),
+            MalformedIcmpInner,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_TCP, A, A, &tcp(1, 2, SYN, &[], b"")),
+            ),
+            LandAttack,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_TCP, [224, 0, 0, 1], B, &tcp(1, 2, SYN, &[], b"")),
+            ),
+            BadSourceAddress,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_TCP, [255; 4], B, &tcp(1, 2, SYN, &[], b"")),
+            ),
+            BadSourceAddress,
+        ),
+        (
+            eth(
+                ETHERTYPE_IPV4,
+                &[],
+                &ipv4(PROTO_TCP, [0; 4], B, &tcp(1, 2, SYN, &[], b"")),
+            ),
+            BadSourceAddress,
+        ),
+    ];
+    for (i, (frame, reason)) in cases.iter().enumerate() {
+        assert_eq!(parse(frame), Err(*reason), "case {i}");
+    }
+    // DHCP discover from 0.0.0.0 is allowed.
+    let dhcp = eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_UDP, [0; 4], [255; 4], &udp(68, 67, b"")),
+    );
+    assert!(parse(&dhcp).is_ok());
+}
+
+#[test]
+fn flag_codes() {
+    assert_eq!(&*flag_code(SYN | ACK), "SA");
+    assert_eq!(&*flag_code(FIN | ACK), "FA");
+    assert_eq!(&*flag_code(PSH | ACK), "PA");
+    assert_eq!(&*flag_code(RST | ACK), "RA");
+    assert_eq!(&*flag_code(ACK), "A");
+    assert_eq!(&*flag_code(RST), "R");
+    assert_eq!(&*flag_code(0), "");
+    assert_eq!(flag_code(0xff).len(), 8);
+}
+
+#[test]
+fn no_input_panics() {
+    let samples = [
+        syn_frame(),
+        eth(
+            ETHERTYPE_IPV6,
+            &[7],
+            &ipv6(PROTO_UDP, 1, 2, &udp(1, 2, b"data")),
+        ),
+        eth(
+            ETHERTYPE_IPV4,
+            &[],
+            &ipv4(
+                PROTO_ICMP,
+                A,
+                B,
+                &icmp(3, 0, &ipv4(PROTO_TCP, B, A, &tcp(1, 2, ACK, &[], b""))),
+            ),
+        ),
+        eth(
+            ETHERTYPE_IPV6,
+            &[],
+            &ipv6(0, 1, 2, &[44, 0, 1, 4, 0, 0, 0, 0, 6, 0, 0, 1, 0, 0, 0, 1]),
+        ),
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for s in &samples {
+        for cut in 0..=s.len() {
+            let _ = parse(&s[..cut]);
+        }
+        for _ in 0..5000 {
+            let mut f = s.clone();
+            for _ in 0..(next() % 4 + 1) {
+                let i = (next() as usize) % f.len();
+                f[i] ^= 1 << (next() % 8);
+            }
+            let _ = parse(&f);
+        }
+    }
+    for _ in 0..5000 {
+        let len = (next() % 120) as usize;
+        let f: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let _ = parse(&f);
+    }
+}
