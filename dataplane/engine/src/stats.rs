@@ -514,8 +514,8 @@ mod tests {
     #[test]
     fn blocks_are_cache_line_aligned_and_disjoint() {
         const {
-            assert!(FIRST_WORKER % 8 == 0);
-            assert!(WorkerBlock::WORDS % 8 == 0);
+            assert!(FIRST_WORKER.is_multiple_of(8));
+            assert!(WorkerBlock::WORDS.is_multiple_of(8));
             assert!(WorkerBlock::LONGEST_LOOP_NS < WorkerBlock::DROPS);
             assert!(WorkerBlock::APPS + MAX_APPS <= WorkerBlock::WORDS);
         }
