@@ -75,6 +75,24 @@ impl Burst {
         unsafe { raw::pkt_len(self.raw(i)) }
     }
 
+    /// Input port (DPDK port id) of packet `i`.
+    #[inline(always)]
+    pub fn port(&self, i: usize) -> u16 {
+        // SAFETY: valid mbuf owned by the burst.
+        unsafe { raw::port(self.raw(i)) }
+    }
+
+    /// Moves every packet out, in order, to `f`.
+    #[inline]
+    pub fn drain(&mut self, mut f: impl FnMut(Mbuf)) {
+        let n = self.len;
+        self.len = 0;
+        for &m in &self.pkts[..n] {
+            // SAFETY: the first n slots were valid owned mbufs; the burst no longer holds them.
+            f(unsafe { Mbuf::from_raw(NonNull::new_unchecked(m)) });
+        }
+    }
+
     /// The NIC's RSS hash of packet `i`, 0 if none.
     #[inline(always)]
     pub fn rss_hash(&self, i: usize) -> u32 {
@@ -128,6 +146,35 @@ impl Burst {
         }
         self.len = w;
         n - w
+    }
+
+    /// Moves every packet `i`, in order, to the end of `outs[dest[i]]`, and frees those whose
+    /// destination is out of range (`u8::MAX` by convention: dropped). When a destination is
+    /// full, `flush(d, &mut outs[d])` is called first to empty it. The burst ends up empty.
+    #[inline]
+    pub fn scatter(&mut self, dest: &[u8], outs: &mut [Burst], mut flush: impl FnMut(usize, &mut Burst)) {
+        let n = self.len;
+        self.len = 0;
+        for r in 0..n {
+            let m = self.pkts[r];
+            let d = dest.get(r).copied().unwrap_or(u8::MAX) as usize;
+            match outs.get_mut(d) {
+                Some(out) => {
+                    if out.len == BURST_MAX {
+                        flush(d, out);
+                    }
+                    if out.len < BURST_MAX {
+                        out.pkts[out.len] = m;
+                        out.len += 1;
+                    } else {
+                        // SAFETY: m is a valid mbuf this burst owned; flush left no room.
+                        unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) };
+                    }
+                }
+                // SAFETY: m is a valid mbuf this burst owned; it leaves the burst here.
+                None => unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) },
+            }
+        }
     }
 
     /// Frees the packets for which `keep(i)` is false, keeping the others in order. Returns how

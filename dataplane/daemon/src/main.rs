@@ -3,6 +3,7 @@
 //! `synwall --config FILE [--check] [-- EAL ARGS...]` runs the dataplane (or only validates the
 //! config); `synwall replay ...` runs the same engine over a capture.
 
+mod clock;
 mod mgmt;
 mod plan;
 mod run;

@@ -1,18 +1,25 @@
-//! The management thread's socket: `synwallctl` talks to the dataplane here. Runs on the main lcore,
-//! never on a worker; it may allocate and block briefly.
+//! The management thread (main lcore): the control socket `synwallctl` talks to, the traffic-log
+//! writer draining the workers' record rings, and the NIC counters copied into the stats
+//! segment. It never runs on a worker; it may allocate and block briefly.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crossbeam::channel::{bounded, Sender};
 use serde_json::json;
-use synwall_engine::api::{Request, Response, MAX_REQUEST_BYTES};
+use synwall_engine::api::{Request, Response, SessionFilter, SessionView, MAX_REQUEST_BYTES};
+use synwall_engine::pipeline::split_session_id;
+use synwall_engine::reasons::{DropReason, EndReason};
+use synwall_engine::records::{flag_letters, NameTable, RecordRing};
+use synwall_engine::stats::{NicCounter, SegmentReader, SegmentWriter, WorkerBlock, STATE_RUNNING};
 
-use crate::worker::WorkerStats;
+use crate::worker::WorkerRequest;
 
 /// Static facts about a port, for status output.
 pub struct PortView {
@@ -23,37 +30,286 @@ pub struct PortView {
     pub rss: bool,
 }
 
-/// What the management thread reports on.
-pub struct Status {
+/// Everything the management thread works with.
+pub struct Mgmt<'a> {
     pub started: Instant,
     pub config_path: String,
     pub config_text: String,
     pub dpdk_version: String,
-    pub workers: Vec<(u32, Arc<WorkerStats>)>,
     pub ports: Vec<PortView>,
+    pub dpdk_ports: &'a [dpdk::Port],
+    pub worker_lcores: Vec<u32>,
+    pub segment: SegmentWriter<'a>,
+    pub reader: SegmentReader<'a>,
+    pub rings: Vec<Arc<RecordRing>>,
+    pub requests: Vec<Sender<WorkerRequest>>,
+    pub names: Arc<NameTable>,
+    pub traffic_log: Option<PathBuf>,
+    pub session_capacity: u64,
 }
 
-fn sum(workers: &[(u32, Arc<WorkerStats>)], f: impl Fn(&WorkerStats) -> u64) -> u64 {
-    workers.iter().map(|(_, w)| f(w)).sum()
+fn unix_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-impl Status {
-    /// (received, transmitted, tx drops) over all ports.
-    pub fn totals(&self, _ports: &[dpdk::Port]) -> (u64, u64, u64) {
-        let mut t = (0, 0, 0);
-        for i in 0..self.ports.len() {
-            t.0 += sum(&self.workers, |w| w.port_rx_packets[i].load(Relaxed));
-            t.1 += sum(&self.workers, |w| w.port_tx_packets[i].load(Relaxed));
-            t.2 += sum(&self.workers, |w| w.port_tx_drops[i].load(Relaxed));
-        }
-        t
+/// Appends JSON lines to the traffic log; reopened when logrotate moves it (SIGHUP).
+struct LogWriter {
+    path: Option<PathBuf>,
+    out: Option<BufWriter<File>>,
+}
+
+impl LogWriter {
+    fn open(path: Option<PathBuf>) -> Self {
+        let mut w = LogWriter { path, out: None };
+        w.reopen();
+        w
     }
 
-    fn system_status(&self, ports: &[dpdk::Port]) -> serde_json::Value {
+    fn reopen(&mut self) {
+        self.out = self.path.as_ref().and_then(|p| {
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match OpenOptions::new().create(true).append(true).open(p) {
+                Ok(f) => Some(BufWriter::new(f)),
+                Err(e) => {
+                    eprintln!("synwall: cannot open traffic log {}: {e}", p.display());
+                    None
+                }
+            }
+        });
+    }
+}
+
+impl<'a> Mgmt<'a> {
+    /// Serves until `terminate` is set; `rotate` (SIGHUP) reopens the traffic log.
+    pub fn serve(&mut self, listener: &UnixListener, terminate: &AtomicBool, rotate: &AtomicBool) {
+        let mut log = LogWriter::open(self.traffic_log.clone());
+        let mut last_nic = Instant::now() - Duration::from_secs(1);
+        self.segment.set_state(STATE_RUNNING);
+        while !terminate.load(Relaxed) {
+            if rotate.swap(false, Relaxed) {
+                log.reopen();
+            }
+            let drained = self.drain_records(&mut log);
+            if last_nic.elapsed() >= Duration::from_millis(100) {
+                self.copy_nic_counters();
+                self.segment.set_heartbeat(unix_ns());
+                last_nic = Instant::now();
+            }
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let _ = self.handle(stream);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if drained == 0 {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        self.drain_records(&mut log);
+        self.copy_nic_counters();
+    }
+
+    /// Final drain after the workers stopped.
+    pub fn finish(&mut self) {
+        let mut log = LogWriter::open(self.traffic_log.clone());
+        self.drain_records(&mut log);
+        self.copy_nic_counters();
+    }
+
+    fn drain_records(&mut self, log: &mut LogWriter) -> usize {
+        let mut line = String::new();
+        let mut n = 0;
+        for ring in &self.rings {
+            while let Some(r) = ring.pop() {
+                line.clear();
+                r.write_json_line(&self.names, &mut line);
+                if let Some(out) = log.out.as_mut() {
+                    if out.write_all(line.as_bytes()).is_err() {
+                        self.segment.add_records_dropped(1);
+                        continue;
+                    }
+                }
+                n += 1;
+            }
+        }
+        if n > 0 {
+            if let Some(out) = log.out.as_mut() {
+                let _ = out.flush();
+            }
+            self.segment.add_records_written(n as u64);
+        }
+        n
+    }
+
+    fn copy_nic_counters(&self) {
+        for (i, p) in self.dpdk_ports.iter().enumerate() {
+            let s = p.stats();
+            self.segment.set_nic(i, NicCounter::RxPackets, s.rx_packets);
+            self.segment.set_nic(i, NicCounter::RxBytes, s.rx_bytes);
+            self.segment.set_nic(i, NicCounter::TxPackets, s.tx_packets);
+            self.segment.set_nic(i, NicCounter::TxBytes, s.tx_bytes);
+            self.segment.set_nic(i, NicCounter::RxMissed, s.rx_missed);
+            self.segment.set_nic(i, NicCounter::RxErrors, s.rx_errors);
+            self.segment.set_nic(i, NicCounter::TxErrors, s.tx_errors);
+            self.segment.set_nic(i, NicCounter::RxNoMbuf, s.rx_nombuf);
+        }
+    }
+
+    fn handle(&mut self, stream: UnixStream) -> std::io::Result<()> {
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+        let mut line = String::new();
+        let mut reader = BufReader::new((&stream).take(MAX_REQUEST_BYTES as u64 + 1));
+        let response = match reader.read_line(&mut line) {
+            Ok(_) if line.len() > MAX_REQUEST_BYTES => Response::error("request too large"),
+            Ok(_) => match serde_json::from_str::<Request>(line.trim()) {
+                Ok(req) => self.dispatch(&req),
+                Err(e) => Response::error(format!("bad request: {e}")),
+            },
+            Err(e) => Response::error(format!("bad request: {e}")),
+        };
+        let mut out = serde_json::to_vec(&response).unwrap_or_default();
+        out.push(b'\n');
+        (&stream).write_all(&out)
+    }
+
+    fn dispatch(&mut self, req: &Request) -> Response {
+        let words: Vec<String> = req
+            .command
+            .split_whitespace()
+            .map(str::to_string)
+            .chain(req.args.iter().cloned())
+            .collect();
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        match w.as_slice() {
+            ["show", "system", "status"] => Response::ok(self.system_status()),
+            ["show", "running", "config"] => {
+                Response::ok(json!({"path": self.config_path, "text": self.config_text}))
+            }
+            ["show", "counter", "global", ..] => Response::ok(self.global_counters()),
+            ["show", "session", "all", rest @ ..] => match filter_of(rest) {
+                Ok(f) => self.sessions(f, 10_000).map(|v| Response::ok(json!(v))).unwrap_or_else(Response::error),
+                Err(e) => Response::error(e),
+            },
+            ["show", "session", "id", id] => match id.parse::<u64>() {
+                Ok(id) => match self.sessions(SessionFilter::default(), usize::MAX) {
+                    Ok(all) => match all.into_iter().find(|s| s.id == id) {
+                        Some(s) => Response::ok(json!(s)),
+                        None => Response::error(format!("session {id} not found")),
+                    },
+                    Err(e) => Response::error(e),
+                },
+                Err(_) => Response::error(format!("bad session id {id:?}")),
+            },
+            ["clear", "session", "id", id] => match id.parse::<u64>() {
+                Ok(id) => self.clear_id(id),
+                Err(_) => Response::error(format!("bad session id {id:?}")),
+            },
+            ["clear", "session", "all", rest @ ..] => match filter_of(rest) {
+                Ok(f) => self.clear(f),
+                Err(e) => Response::error(e),
+            },
+            ["show", "interface", "all"] => Response::ok(
+                self.dpdk_ports.iter().map(|p| json!({"name": p.name(), "xstats": p.xstats()})).collect(),
+            ),
+            _ => Response::error(format!(
+                "unknown command {:?}; commands: show system status, show session all [filter ...], \
+                 show session id N, clear session all [filter ...], clear session id N, \
+                 show counter global, show running config, show interface all",
+                req.command
+            )),
+        }
+    }
+
+    fn ask<T>(&self, make: impl Fn(Sender<T>) -> WorkerRequest, only: Option<usize>) -> Result<Vec<T>, String> {
+        let mut out = Vec::new();
+        for (i, tx) in self.requests.iter().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
+            let (reply_tx, reply_rx) = bounded(1);
+            tx.try_send(make(reply_tx)).map_err(|_| format!("worker {i} is busy"))?;
+            out.push(
+                reply_rx
+                    .recv_timeout(Duration::from_secs(3))
+                    .map_err(|_| format!("worker {i} did not answer (stalled?)"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn sessions(&self, filter: SessionFilter, limit: usize) -> Result<Vec<SessionView>, String> {
+        let per_worker = self.ask(|reply| WorkerRequest::List { filter: filter.clone(), limit, reply }, None)?;
+        let mut all: Vec<SessionView> = per_worker.into_iter().flatten().collect();
+        all.sort_by_key(|s| s.id);
+        Ok(all)
+    }
+
+    fn clear(&self, filter: SessionFilter) -> Response {
+        match self.ask(|reply| WorkerRequest::Clear { filter: filter.clone(), reply }, None) {
+            Ok(n) => Response::ok(json!({"cleared": n.iter().sum::<usize>()})),
+            Err(e) => Response::error(e),
+        }
+    }
+
+    fn clear_id(&self, id: u64) -> Response {
+        let (worker, _, _) = split_session_id(id);
+        if worker as usize >= self.requests.len() {
+            return Response::error(format!("session {id} not found"));
+        }
+        match self.ask(|reply| WorkerRequest::ClearId { id, reply }, Some(worker as usize)) {
+            Ok(v) if v.first() == Some(&true) => Response::ok(json!({"cleared": 1})),
+            Ok(_) => Response::error(format!("session {id} not found")),
+            Err(e) => Response::error(e),
+        }
+    }
+
+    fn global_counters(&self) -> serde_json::Value {
+        let r = &self.reader;
+        let drops: serde_json::Map<String, serde_json::Value> = DropReason::ALL
+            .iter()
+            .map(|d| (d.label().to_string(), json!(r.sum(WorkerBlock::DROPS + d.index()))))
+            .collect();
+        let ends: serde_json::Map<String, serde_json::Value> = EndReason::ALL
+            .iter()
+            .map(|e| (e.label().to_string(), json!(r.sum(WorkerBlock::ENDS + e.index()))))
+            .collect();
+        let mut non_syn = serde_json::Map::new();
+        for flags in 0..=255u8 {
+            let n = r.sum(WorkerBlock::NON_SYN + flags as usize);
+            if n > 0 {
+                let code = flag_letters(flags);
+                let key = if code.is_empty() { "none".to_string() } else { code };
+                let prev = non_syn.get(&key).and_then(|v| v.as_u64()).unwrap_or(0);
+                non_syn.insert(key, json!(prev + n));
+            }
+        }
+        json!({
+            "packets": r.sum(WorkerBlock::PACKETS),
+            "sessions_created": r.sum(WorkerBlock::SESSIONS_CREATED),
+            "sessions_active": r.sum(WorkerBlock::SESSIONS_ACTIVE),
+            "session_capacity": self.session_capacity,
+            "drops": drops,
+            "session_end": ends,
+            "tcp_non_syn_drop": non_syn,
+            "handoff_sent": r.sum(WorkerBlock::HANDOFF_SENT),
+            "handoff_received": r.sum(WorkerBlock::HANDOFF_RECEIVED),
+            "log_records_written": r.records_written(),
+            "log_records_dropped": r.sum(WorkerBlock::RECORDS_DROPPED) + r.records_write_dropped(),
+        })
+    }
+
+    fn system_status(&self) -> serde_json::Value {
+        let r = &self.reader;
         let port_list: Vec<_> = self
             .ports
             .iter()
-            .zip(ports)
+            .zip(self.dpdk_ports)
             .enumerate()
             .map(|(i, (v, p))| {
                 let link = p.link();
@@ -61,21 +317,30 @@ impl Status {
                 json!({
                     "name": v.name, "device": v.device, "zone": v.zone, "driver": v.driver,
                     "rss": v.rss, "link_up": link.up, "speed_mbps": link.speed_mbps,
-                    "rx_packets": sum(&self.workers, |w| w.port_rx_packets[i].load(Relaxed)),
+                    "rx_packets": r.sum(WorkerBlock::PORT_RX + i),
                     "rx_bytes": nic.rx_bytes,
-                    "tx_packets": sum(&self.workers, |w| w.port_tx_packets[i].load(Relaxed)),
+                    "tx_packets": r.sum(WorkerBlock::PORT_TX + i),
                     "tx_bytes": nic.tx_bytes,
-                    "tx_drops": sum(&self.workers, |w| w.port_tx_drops[i].load(Relaxed)),
+                    "tx_drops": r.sum(WorkerBlock::PORT_TX_DROPS + i),
                     "nic_rx_missed": nic.rx_missed, "nic_rx_nombuf": nic.rx_nombuf,
                     "nic_rx_errors": nic.rx_errors, "nic_tx_errors": nic.tx_errors,
                 })
             })
             .collect();
+        let now = unix_ns();
         let workers: Vec<_> = self
-            .workers
+            .worker_lcores
             .iter()
             .enumerate()
-            .map(|(i, (lcore, w))| json!({"worker": i, "lcore": lcore, "packets": w.packets.load(Relaxed)}))
+            .map(|(i, lcore)| {
+                json!({
+                    "worker": i, "lcore": lcore,
+                    "packets": r.worker(i, WorkerBlock::PACKETS),
+                    "sessions_active": r.worker(i, WorkerBlock::SESSIONS_ACTIVE),
+                    "longest_loop_ns": r.worker(i, WorkerBlock::LONGEST_LOOP_NS),
+                    "heartbeat_age_ms": now.saturating_sub(r.worker(i, WorkerBlock::HEARTBEAT)) / 1_000_000,
+                })
+            })
             .collect();
         json!({
             "state": "running",
@@ -84,105 +349,38 @@ impl Status {
             "pid": std::process::id(),
             "uptime_seconds": self.started.elapsed().as_secs(),
             "config": self.config_path,
+            "sessions": {
+                "active": r.sum(WorkerBlock::SESSIONS_ACTIVE),
+                "created": r.sum(WorkerBlock::SESSIONS_CREATED),
+                "capacity": self.session_capacity,
+            },
             "workers": workers,
             "ports": port_list,
         })
     }
 }
 
-/// The bound management socket.
-pub struct Management {
-    listener: UnixListener,
-    path: PathBuf,
+fn filter_of(words: &[&str]) -> Result<SessionFilter, String> {
+    SessionFilter::parse(&words.iter().map(|w| w.to_string()).collect::<Vec<_>>())
 }
 
-impl Management {
-    /// Binds the socket (owner-only permissions), replacing a stale one left by a crash.
-    pub fn bind(path: &Path) -> Result<Self, String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("control.socket: cannot create {}: {e}", dir.display()))?;
-        }
-        if UnixStream::connect(path).is_ok() {
-            return Err(format!(
-                "control.socket {} is in use: another synwall runs with this config",
-                path.display()
-            ));
-        }
-        let _ = std::fs::remove_file(path);
-        let listener = UnixListener::bind(path)
-            .map_err(|e| format!("control.socket: cannot bind {}: {e}", path.display()))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("control.socket: cannot set permissions: {e}"))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| format!("control.socket: {e}"))?;
-        Ok(Management {
-            listener,
-            path: path.to_path_buf(),
-        })
+/// Binds the control socket (owner-only permissions), replacing a stale one left by a crash.
+pub fn bind(path: &Path) -> Result<UnixListener, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("control.socket: cannot create {}: {e}", dir.display()))?;
     }
-
-    /// Answers requests until `terminate` is set.
-    pub fn serve(
-        &mut self,
-        status: &Status,
-        ports: &[dpdk::Port],
-        terminate: &AtomicBool,
-        reload: &AtomicBool,
-    ) {
-        while !terminate.load(Relaxed) {
-            if reload.swap(false, Relaxed) {
-                eprintln!("synwall: SIGHUP: reload is not implemented yet; running config kept");
-            }
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = handle(stream, status, ports);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => {
-                    eprintln!("synwall: control socket {}: {e}", self.path.display());
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        }
+    if UnixStream::connect(path).is_ok() {
+        return Err(format!(
+            "control.socket {} is in use: another synwall runs with this config",
+            path.display()
+        ));
     }
-}
-
-fn handle(stream: UnixStream, status: &Status, ports: &[dpdk::Port]) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut line = String::new();
-    let mut reader = BufReader::new((&stream).take(MAX_REQUEST_BYTES as u64 + 1));
-    let response = match reader.read_line(&mut line) {
-        Ok(_) if line.len() > MAX_REQUEST_BYTES => Response::error("request too large"),
-        Ok(_) => match serde_json::from_str::<Request>(line.trim()) {
-            Ok(req) => dispatch(&req, status, ports),
-            Err(e) => Response::error(format!("bad request: {e}")),
-        },
-        Err(e) => Response::error(format!("bad request: {e}")),
-    };
-    let mut out = serde_json::to_vec(&response).unwrap_or_default();
-    out.push(b'\n');
-    (&stream).write_all(&out)
-}
-
-fn dispatch(req: &Request, status: &Status, ports: &[dpdk::Port]) -> Response {
-    let words: Vec<&str> = req.command.split_whitespace().collect();
-    match words.as_slice() {
-        ["show", "system", "status"] => Response::ok(status.system_status(ports)),
-        ["show", "running", "config"] => {
-            Response::ok(json!({"path": status.config_path, "text": status.config_text}))
-        }
-        ["show", "interface", "all"] | ["show", "port", "all"] => Response::ok(
-            ports
-                .iter()
-                .map(|p| json!({"name": p.name(), "xstats": p.xstats()}))
-                .collect(),
-        ),
-        _ => Response::error(format!("unknown command: {:?}", req.command)),
-    }
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("control.socket: cannot bind {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("control.socket: cannot set permissions: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| format!("control.socket: {e}"))?;
+    Ok(listener)
 }

@@ -7,9 +7,26 @@ use std::time::Instant;
 
 use dpdk::{Eal, Mempool, Port, PortConfig};
 
-use crate::mgmt::{Management, PortView, Status};
+use crossbeam::queue::ArrayQueue;
+use synwall_engine::pipeline::{Engine, EngineConfig};
+use synwall_engine::records::{NameTable, RecordRing};
+use synwall_engine::stats::{
+    segment_words, CounterBlock, CounterMemory, SegmentInfo, SegmentReader, SegmentWriter, WorkerBlock,
+    MAX_PORTS, STATE_STOPPED,
+};
+
+use crate::clock::Clock;
+use crate::mgmt::{self, Mgmt, PortView};
 use crate::plan::Plan;
-use crate::worker::{Worker, WorkerStats, MAX_PORTS};
+use crate::worker::{Handoff, Worker};
+
+/// Records a worker may have waiting for the log writer; more are counted as dropped.
+const RECORD_RING: usize = 16_384;
+/// Packets one worker may have waiting in another's inbox.
+const HANDOFF_RING: usize = 4096;
+/// Drivers whose RSS is Toeplitz over the key we give, so that a symmetric key sends both
+/// directions of a flow to one queue. Others (TAP's kernel queues, ...) get software hand-off.
+const SYMMETRIC_RSS_DRIVERS: &[&str] = &["net_ixgbe", "net_i40e", "net_ice", "net_iavf", "mlx5_pci", "net_mlx5"];
 
 const RX_DESCRIPTORS: u16 = 1024;
 const TX_DESCRIPTORS: u16 = 1024;
@@ -97,6 +114,13 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))
         .map_err(|e| format!("cannot install signal handler: {e}"))?;
 
+    if let Ok(listener_probe) = std::os::unix::net::UnixStream::connect(&plan.socket) {
+        drop(listener_probe);
+        return Err(format!(
+            "control.socket {} is in use: another synwall runs with this config",
+            plan.socket.display()
+        ));
+    }
     let eal = Eal::init(&eal_args).map_err(|e| e.to_string())?;
     for &w in &plan.workers {
         if !eal.lcore_enabled(w) || w == eal.main_lcore() {
@@ -139,29 +163,77 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         ports.push(port);
     }
 
+    // The stats segment: one block per worker, formatted before any worker runs.
+    let nworkers_usize = plan.workers.len();
+    let segment = Arc::new(ShmCounters(
+        synwall_shm::Segment::create(&plan.config.control.stats, segment_words(nworkers_usize))
+            .map_err(|e| format!("control.stats {}: {e}", plan.config.control.stats.display()))?,
+    ));
+    let epoch_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let per_worker = EngineConfig::from_config(&plan.config, 0, nworkers_usize).capacity;
+    let info = SegmentInfo {
+        epoch_ns,
+        pid: std::process::id() as u64,
+        session_capacity: per_worker as u64 * nworkers_usize as u64,
+        port_names: plan.ports.iter().map(|p| p.name.clone()).collect(),
+        worker_lcores: plan.workers.clone(),
+    };
+    let writer = SegmentWriter::format(segment.words(), &info).map_err(|e| e.to_string())?;
+    let reader = SegmentReader::open(segment.words()).map_err(|e| e.to_string())?;
+
+    let names = Arc::new(NameTable {
+        ports: plan.ports.iter().map(|p| p.name.clone()).collect(),
+        zones: plan.ports.iter().map(|p| p.zone.clone()).collect(),
+        rules: plan.config.rules.iter().map(|r| r.name.clone()).collect(),
+        apps: Vec::new(),
+    });
+    // Hand-off between workers, unless every port spreads flows with our symmetric RSS key.
+    let trusted_rss = ports.iter().all(|p| p.rss_enabled && SYMMETRIC_RSS_DRIVERS.contains(&p.driver().as_str()));
+    let handoff = (nworkers_usize > 1 && !trusted_rss).then(|| {
+        Arc::new((0..nworkers_usize).map(|_| ArrayQueue::new(HANDOFF_RING)).collect::<Vec<_>>())
+    });
+    let mut port_index = vec![0u8; dpdk_sys_max_ports()];
+    for (i, p) in ports.iter().enumerate() {
+        if let Some(slot) = port_index.get_mut(p.id() as usize) {
+            *slot = i as u8;
+        }
+    }
+
     let stop = Arc::new(AtomicBool::new(false));
     let peers: Vec<Option<usize>> = plan.ports.iter().map(|p| p.peer).collect();
-    let mut worker_stats = Vec::new();
+    let clock = Clock::new(dpdk::tsc_hz());
     let mut handles = Vec::new();
+    let mut rings = Vec::new();
+    let mut requests = Vec::new();
     for (wi, &lcore) in plan.workers.iter().enumerate() {
-        let stats = Arc::new(WorkerStats::default());
-        worker_stats.push((lcore, Arc::clone(&stats)));
+        let counters = CounterBlock::new(segment.clone(), wi);
+        let ring = Arc::new(RecordRing::new(RECORD_RING));
+        rings.push(Arc::clone(&ring));
+        let (req_tx, req_rx) = crossbeam::channel::bounded(4);
+        requests.push(req_tx);
+        let engine_cfg = EngineConfig::from_config(&plan.config, wi as u8, nworkers_usize);
+        let engine = Engine::new(engine_cfg, counters.clone(), ring, clock.now());
         let worker = Worker {
             index: wi,
-            lcore,
             rx: rx_queues
                 .iter_mut()
                 .enumerate()
-                .map(|(pi, qs)| (qs[wi].take().expect("queue per worker"), pi))
+                .map(|(pi, qs)| (qs[wi].take().expect("queue per worker"), pi as u8))
                 .collect(),
-            tx: tx_queues
-                .iter_mut()
-                .map(|qs| qs[wi].take().expect("queue per worker"))
-                .collect(),
+            tx: tx_queues.iter_mut().map(|qs| qs[wi].take().expect("queue per worker")).collect(),
             peer: peers.clone(),
-            stats,
+            port_index: port_index.clone(),
+            engine,
+            counters,
             stop: Arc::clone(&stop),
             burst: plan.burst,
+            clock,
+            handoff: handoff.as_ref().map(|h| Handoff { inboxes: Arc::clone(h) }),
+            requests: req_rx,
+            names: Arc::clone(&names),
         };
         match eal.launch(lcore, move || worker.run()) {
             Ok(h) => handles.push(h),
@@ -175,12 +247,11 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         }
     }
 
-    let status = Status {
+    let mut mgmt = Mgmt {
         started: Instant::now(),
         config_path: plan.config_path.display().to_string(),
         config_text: plan.config_text.clone(),
         dpdk_version: dpdk::version(),
-        workers: worker_stats,
         ports: plan
             .ports
             .iter()
@@ -193,21 +264,31 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
                 rss: port.rss_enabled,
             })
             .collect(),
+        dpdk_ports: &ports,
+        worker_lcores: plan.workers.clone(),
+        segment: writer,
+        reader,
+        rings,
+        requests,
+        names,
+        traffic_log: plan.config.logging.as_ref().and_then(|l| l.traffic.as_ref()).map(|t| t.path.clone()),
+        session_capacity: per_worker as u64 * nworkers_usize as u64,
     };
-    let result = Management::bind(&plan.socket).and_then(|mut mgmt| {
+    let result = mgmt::bind(&plan.socket).map(|listener| {
         println!(
-            "synwall: ready: {} ports, {} workers (lcores {:?}), socket {}",
+            "synwall: ready: {} ports, {} workers (lcores {:?}){}, {} sessions, socket {}",
             ports.len(),
             plan.workers.len(),
             plan.workers,
+            if handoff.is_some() { ", software flow hand-off" } else { "" },
+            per_worker as u64 * nworkers_usize as u64,
             plan.socket.display()
         );
-        mgmt.serve(&status, &ports, &terminate, &reload);
-        Ok(())
+        mgmt.serve(&listener, &terminate, &reload);
     });
 
-    // Shutdown order: workers stop polling, ports stop and close (TAP interfaces vanish), then the
-    // pool and the EAL go.
+    // Shutdown order: workers stop polling, the last records are written, ports stop and close
+    // (TAP interfaces vanish), then the pool and the EAL go.
     stop.store(true, Ordering::SeqCst);
     let mut failed = 0;
     for h in handles {
@@ -215,18 +296,47 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             failed += 1;
         }
     }
-    let totals = status.totals(&ports);
+    mgmt.finish();
+    mgmt.segment.set_state(STATE_STOPPED);
+    let r = &mgmt.reader;
+    let (rx, tx, drops) = (0..plan.ports.len()).fold((0, 0, 0), |acc, i| {
+        (
+            acc.0 + r.sum(WorkerBlock::PORT_RX + i),
+            acc.1 + r.sum(WorkerBlock::PORT_TX + i),
+            acc.2 + r.sum(WorkerBlock::PORT_TX_DROPS + i),
+        )
+    });
+    let created = r.sum(WorkerBlock::SESSIONS_CREATED);
+    drop(mgmt);
     drop(ports);
     drop(pool);
     drop(eal);
     let _ = std::fs::remove_file(&plan.socket);
     println!(
-        "synwall: stopped: {} packets received, {} transmitted, {} tx drops",
-        totals.0, totals.1, totals.2
+        "synwall: stopped: {rx} packets received, {tx} transmitted, {drops} tx drops, {created} sessions created"
     );
     result?;
     if failed > 0 {
         return Err(format!("{failed} worker(s) failed"));
     }
     Ok(())
+}
+
+/// The stats segment's shared mapping as the engine's counter memory.
+struct ShmCounters(synwall_shm::Segment);
+
+impl CounterMemory for ShmCounters {
+    fn words(&self) -> &[std::sync::atomic::AtomicU64] {
+        self.0.words()
+    }
+}
+
+impl ShmCounters {
+    fn words(&self) -> &[std::sync::atomic::AtomicU64] {
+        self.0.words()
+    }
+}
+
+fn dpdk_sys_max_ports() -> usize {
+    64
 }

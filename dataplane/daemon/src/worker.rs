@@ -1,118 +1,247 @@
 //! The worker lcore: poll, process, transmit, run to completion. One per configured lcore.
 //!
-//! Per-packet work lives in `Worker::poll_once`; nothing here allocates (bursts and tx buffers are
-//! made before the loop), locks, or makes a syscall.
+//! The per-packet work is `Worker::process` (the engine's `process_burst` does parse, session,
+//! TCP and verdict; this file does the DPDK side: receive, hand off, transmit). Nothing here
+//! allocates on the packet path (bursts, tx buffers and scratch arrays are made before the loop),
+//! locks, or makes a syscall. Management requests (CLI) are served between bursts.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
-use dpdk::{Burst, RxQueue, TxQueue};
+use crossbeam::channel::{Receiver, Sender};
+use crossbeam::queue::ArrayQueue;
+use dpdk::{Burst, Mbuf, RxQueue, TxQueue, BURST_MAX};
+use synwall_engine::api::{SessionFilter, SessionView};
+use synwall_engine::pipeline::{Engine, Verdict};
+use synwall_engine::reasons::{DropReason, EndReason};
+use synwall_engine::records::NameTable;
+use synwall_engine::stats::{CounterBlock, WorkerBlock};
+use synwall_engine::wire;
 
-/// Most ports a dataplane drives (counter arrays are sized by it).
-pub const MAX_PORTS: usize = 32;
+use crate::clock::Clock;
 
-/// Counters of one worker (packets, not bytes: byte counts come from the ports' own ethdev
-/// counters, which cost the workers nothing, where reading every mbuf's length costs ~15% of a
-/// pass-through worker in cache misses), written by that worker only (plain relaxed stores, no read-modify-write
-/// atomics), read by the management thread. Cache-line aligned so workers never share a line.
-#[repr(align(64))]
-#[derive(Default)]
-pub struct WorkerStats {
-    pub packets: AtomicU64,
-    pub loops: AtomicU64,
-    pub port_rx_packets: [AtomicU64; MAX_PORTS],
-    pub port_tx_packets: [AtomicU64; MAX_PORTS],
-    pub port_tx_drops: [AtomicU64; MAX_PORTS],
-    pub no_egress_drops: AtomicU64,
+/// Loops between heartbeat stores.
+const HEARTBEAT_EVERY: u32 = 1024;
+
+/// A request from the management thread, answered between bursts.
+pub enum WorkerRequest {
+    List { filter: SessionFilter, limit: usize, reply: Sender<Vec<SessionView>> },
+    Clear { filter: SessionFilter, reply: Sender<usize> },
+    ClearId { id: u64, reply: Sender<bool> },
 }
 
-/// Single-writer add: the owner is the only writer, so load + store is exact and avoids a locked
-/// instruction.
-#[inline(always)]
-fn bump(c: &AtomicU64, n: u64) {
-    c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+/// Packets travelling between workers: each worker owns the inbox at its index.
+pub struct Handoff {
+    pub inboxes: Arc<Vec<ArrayQueue<Mbuf>>>,
 }
 
 /// What one worker owns.
 pub struct Worker {
     pub index: usize,
-    pub lcore: u32,
     /// Queues this worker polls, with the index of their port.
-    pub rx: Vec<(RxQueue, usize)>,
+    pub rx: Vec<(RxQueue, u8)>,
     /// This worker's tx queue on every port, by port index.
     pub tx: Vec<TxQueue>,
     /// Virtual-wire peer of each port.
     pub peer: Vec<Option<usize>>,
-    pub stats: Arc<WorkerStats>,
+    /// Port index of each DPDK port id (for packets handed over by other workers).
+    pub port_index: Vec<u8>,
+    pub engine: Engine,
+    pub counters: CounterBlock,
     pub stop: Arc<AtomicBool>,
     pub burst: usize,
+    pub clock: Clock,
+    /// Present with several workers when the NIC does not deliver both directions of a flow to
+    /// the same queue: flows are then owned by `hash % workers`.
+    pub handoff: Option<Handoff>,
+    pub requests: Receiver<WorkerRequest>,
+    pub names: Arc<NameTable>,
 }
 
 impl Worker {
     /// The worker's main loop; returns 0 when asked to stop.
     pub fn run(mut self) -> i32 {
         let mut rx = Burst::new();
+        let mut foreign = Burst::new();
         let mut pending: Vec<Burst> = (0..self.tx.len()).map(|_| Burst::new()).collect();
+        let mut loops: u32 = 0;
+        let mut next_tick = 0u64;
         while !self.stop.load(Relaxed) {
-            self.poll_once(&mut rx, &mut pending);
+            let start = dpdk::tsc();
+            let mut worked = false;
+            for qi in 0..self.rx.len() {
+                let port = self.rx[qi].1;
+                if self.rx[qi].0.rx_burst(&mut rx, self.burst) == 0 {
+                    continue;
+                }
+                worked = true;
+                self.counters.view().add_port_rx(port as usize, rx.len() as u64);
+                if self.handoff.is_some() {
+                    self.hand_off_foreign(&mut rx, &mut foreign);
+                }
+                self.process(&mut rx, |_| port, &mut pending);
+            }
+            if let Some(h) = &self.handoff {
+                let inbox = &h.inboxes[self.index];
+                while rx.room() > 0 {
+                    match inbox.pop() {
+                        Some(m) => {
+                            let _ = rx.push(m);
+                        }
+                        None => break,
+                    }
+                }
+                if !rx.is_empty() {
+                    worked = true;
+                    self.counters.view().add(WorkerBlock::HANDOFF_RECEIVED, rx.len() as u64);
+                    let index = &self.port_index;
+                    let mut ingress = [0u8; BURST_MAX];
+                    for (i, slot) in ingress.iter_mut().enumerate().take(rx.len()) {
+                        *slot = index.get(rx.port(i) as usize).copied().unwrap_or(0);
+                    }
+                    self.process(&mut rx, |i| ingress[i], &mut pending);
+                }
+            }
+            for (port, buf) in pending.iter_mut().enumerate() {
+                if !buf.is_empty() {
+                    Self::transmit(&mut self.tx[port], &self.counters, port, buf);
+                }
+            }
+            let now = self.clock.now();
+            if now >= next_tick {
+                // The wheel turns every 10 ms; expiring is bounded per call.
+                next_tick = now + synwall_engine::pipeline::TICK_NS;
+                if self.engine.expire(now) > 0 {
+                    worked = true;
+                }
+            }
+            let c = self.counters.view();
+            if worked {
+                let ns = self.clock.ticks_to_ns(dpdk::tsc().wrapping_sub(start));
+                c.record_loop(ns);
+                c.add(WorkerBlock::LOOPS, 1);
+            }
+            loops = loops.wrapping_add(1);
+            if loops % HEARTBEAT_EVERY == 0 {
+                c.set(WorkerBlock::HEARTBEAT, now);
+                self.serve_requests(now);
+            }
         }
         for (port, buf) in pending.iter_mut().enumerate() {
-            self.flush(port, buf);
+            Self::transmit(&mut self.tx[port], &self.counters, port, buf);
         }
         0
     }
 
-    /// One pass over every rx queue, then flush what is waiting for transmit.
+    /// Runs the engine over a burst and queues what it forwards on the egress ports.
     #[inline(always)]
-    fn poll_once(&mut self, rx: &mut Burst, pending: &mut [Burst]) {
-        let mut handled = 0u64;
-        for qi in 0..self.rx.len() {
-            let (queue, port) = &mut self.rx[qi];
-            let port = *port;
-            let n = queue.rx_burst(rx, self.burst);
-            if n == 0 {
-                continue;
-            }
-            handled += n as u64;
-            bump(&self.stats.port_rx_packets[port], n as u64);
-            match self.peer[port] {
-                Some(egress) => {
-                    // Virtual wire: everything that came in on `port` leaves by its peer.
-                    while !rx.is_empty() {
-                        pending[egress].append_from(rx);
-                        if pending[egress].len() >= self.burst {
-                            let out = &mut pending[egress];
-                            Self::transmit(&mut self.tx[egress], &self.stats, egress, out);
-                        }
-                    }
-                }
-                None => {
-                    bump(&self.stats.no_egress_drops, n as u64);
-                    rx.clear();
+    fn process(&mut self, rx: &mut Burst, ingress_of: impl Fn(usize) -> u8, pending: &mut [Burst]) {
+        let n = rx.len();
+        let mut frames: [&[u8]; BURST_MAX] = [&[]; BURST_MAX];
+        let mut ingress = [0u8; BURST_MAX];
+        for i in 0..n {
+            frames[i] = rx.data(i);
+            ingress[i] = ingress_of(i);
+        }
+        let mut verdicts = [Verdict::Forward; BURST_MAX];
+        let now = self.clock.now();
+        self.engine.process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
+        // Forwarded packets go, in order, to the virtual-wire peer of their ingress port; the
+        // others (dropped, already counted by the engine) are freed.
+        let mut dest = [u8::MAX; BURST_MAX];
+        let mut no_egress = 0;
+        for i in 0..n {
+            if verdicts[i] == Verdict::Forward {
+                match self.peer.get(ingress[i] as usize).copied().flatten() {
+                    Some(e) => dest[i] = e as u8,
+                    None => no_egress += 1,
                 }
             }
         }
-        for (port, buf) in pending.iter_mut().enumerate() {
-            if !buf.is_empty() {
-                Self::transmit(&mut self.tx[port], &self.stats, port, buf);
-            }
+        if no_egress > 0 {
+            self.counters.view().add_drop(DropReason::NoEgress, no_egress);
         }
-        if handled > 0 {
-            bump(&self.stats.packets, handled);
-            bump(&self.stats.loops, 1);
+        let (tx, counters) = (&mut self.tx, &self.counters);
+        rx.scatter(&dest[..n], pending, |e, out| Self::transmit(&mut tx[e], counters, e, out));
+        for (e, out) in pending.iter_mut().enumerate() {
+            if out.len() >= self.burst {
+                Self::transmit(&mut self.tx[e], &self.counters, e, out);
+            }
         }
     }
 
-    fn flush(&mut self, port: usize, buf: &mut Burst) {
-        Self::transmit(&mut self.tx[port], &self.stats, port, buf);
+    /// Moves packets of flows another worker owns to that worker's inbox (counted; a full inbox
+    /// is a counted drop).
+    fn hand_off_foreign(&mut self, rx: &mut Burst, foreign: &mut Burst) {
+        let Some(h) = &self.handoff else { return };
+        let workers = h.inboxes.len() as u64;
+        let me = self.index as u8;
+        let mut owners = [me; BURST_MAX];
+        let n = rx.len();
+        for (i, o) in owners.iter_mut().enumerate().take(n) {
+            if let Some(hash) = wire::flow_hash(rx.data(i)) {
+                *o = (hash % workers) as u8;
+            }
+        }
+        let mut targets = [0u8; BURST_MAX];
+        let mut t = 0;
+        for &o in &owners[..n] {
+            if o != me {
+                targets[t] = o;
+                t += 1;
+            }
+        }
+        if t == 0 {
+            return;
+        }
+        let mut i = 0;
+        rx.partition_into(foreign, |_| {
+            let mine = owners[i] == me;
+            i += 1;
+            mine
+        });
+        let (mut j, mut sent, mut lost) = (0, 0, 0);
+        foreign.drain(|m| {
+            match h.inboxes[targets[j] as usize].push(m) {
+                Ok(()) => sent += 1,
+                Err(m) => {
+                    lost += 1;
+                    drop(m);
+                }
+            }
+            j += 1;
+        });
+        let c = self.counters.view();
+        c.add(WorkerBlock::HANDOFF_SENT, sent);
+        if lost > 0 {
+            c.add_drop(DropReason::HandoffFull, lost);
+        }
     }
 
     #[inline(always)]
-    fn transmit(tx: &mut TxQueue, stats: &WorkerStats, port: usize, buf: &mut Burst) {
+    fn transmit(tx: &mut TxQueue, counters: &CounterBlock, port: usize, buf: &mut Burst) {
         let (sent, dropped) = tx.tx_burst(buf);
-        bump(&stats.port_tx_packets[port], sent as u64);
+        counters.view().add_port_tx(port, sent as u64, dropped as u64);
         if dropped > 0 {
-            bump(&stats.port_tx_drops[port], dropped as u64);
+            counters.view().add_drop(DropReason::TxFull, dropped as u64);
+        }
+    }
+
+    /// Answers the management thread (between bursts, bounded to a few requests).
+    fn serve_requests(&mut self, now: u64) {
+        for _ in 0..4 {
+            let Ok(req) = self.requests.try_recv() else { return };
+            match req {
+                WorkerRequest::List { filter, limit, reply } => {
+                    let _ = reply.send(self.engine.list(&filter, now, &self.names, limit));
+                }
+                WorkerRequest::Clear { filter, reply } => {
+                    let _ = reply.send(self.engine.clear_matching(&filter, EndReason::Unknown, now, &self.names));
+                }
+                WorkerRequest::ClearId { id, reply } => {
+                    let _ = reply.send(self.engine.clear_session(id, EndReason::Unknown, now));
+                }
+            }
         }
     }
 }

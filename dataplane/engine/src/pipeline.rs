@@ -658,3 +658,94 @@ fn segment(p: &Parsed) -> Segment {
         payload_len: p.payload_len as u32,
     }
 }
+
+impl Engine {
+    /// A live session as the CLI shows it; names resolved through `names`. Management path.
+    pub fn view(&self, slot: u32, now_ns: u64, names: &crate::records::NameTable) -> crate::api::SessionView {
+        use crate::api::{SessionView, TcpSideView};
+        let s = self.table.value(slot);
+        let key = self.client_key(slot);
+        let port = |p: u8| names.ports.get(p as usize).cloned().unwrap_or_default();
+        let zone = |p: u8| names.zones.get(p as usize).cloned().unwrap_or_default();
+        let tcp_sides = if s.kind == SessionKind::Tcp {
+            Dir::ALL
+                .iter()
+                .map(|&d| {
+                    let peer = s.tcp.peer(d);
+                    TcpSideView {
+                        side: if d == Dir::ClientToServer { "client" } else { "server" }.into(),
+                        flags_seen: wire::flag_code(peer.flags_seen).to_string(),
+                        window_scale: peer.scale,
+                        max_window: peer.maxwin,
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let app = if s.has(sf::MIDSTREAM) {
+            "non-syn-tcp".to_string()
+        } else if s.app == NONE_ID {
+            "incomplete".to_string()
+        } else {
+            names.apps.get(s.app as usize).cloned().unwrap_or_default()
+        };
+        SessionView {
+            id: self.id_of(slot).unwrap_or(0),
+            worker: self.cfg.worker,
+            src: key.src_ip().to_string(),
+            dst: key.dst_ip().to_string(),
+            sport: key.sport,
+            dport: key.dport,
+            proto: key.proto_name().to_string(),
+            reverse_key: key.reversed().to_string(),
+            state: s.state_label().to_string(),
+            tcp_sides,
+            ingress: port(s.ingress),
+            egress: port(s.egress),
+            from_zone: zone(s.ingress),
+            to_zone: zone(s.egress),
+            rule: if s.rule == NONE_ID { String::new() } else { names.rules.get(s.rule as usize).cloned().unwrap_or_default() },
+            app,
+            packets_c2s: s.packets[0] as u64,
+            packets_s2c: s.packets[1] as u64,
+            bytes_c2s: s.bytes[0],
+            bytes_s2c: s.bytes[1],
+            start: crate::records::rfc3339(self.start_ns(slot, now_ns)),
+            timeout_seconds: s.timeout_ns(&self.cfg.timeouts) / 1_000_000_000,
+            remaining_seconds: self.remaining_ns(slot, now_ns) / 1_000_000_000,
+        }
+    }
+
+    /// Every live session matching `filter` (management path: allocates).
+    pub fn list(
+        &self,
+        filter: &crate::api::SessionFilter,
+        now_ns: u64,
+        names: &crate::records::NameTable,
+        limit: usize,
+    ) -> Vec<crate::api::SessionView> {
+        self.table
+            .live_slots()
+            .filter(|&slot| !self.table.value(slot).has(sf::ENDED))
+            .map(|slot| self.view(slot, now_ns, names))
+            .filter(|v| filter.matches(v))
+            .take(limit)
+            .collect()
+    }
+
+    /// Ends every live session matching `filter` with `reason`; returns how many.
+    pub fn clear_matching(
+        &mut self,
+        filter: &crate::api::SessionFilter,
+        reason: EndReason,
+        now_ns: u64,
+        names: &crate::records::NameTable,
+    ) -> usize {
+        let ids: Vec<u64> = self.list(filter, now_ns, names, usize::MAX).iter().map(|v| v.id).collect();
+        for &id in &ids {
+            self.clear_session(id, reason, now_ns);
+        }
+        ids.len()
+    }
+}
