@@ -16,5 +16,5 @@ step "unit tests"
 cargo test --workspace --quiet 2>&1 | grep -v "^$"
 step "build (release)"
 cargo build --release --workspace --bins --quiet
-step "end-to-end tests (DPDK TAP vdevs in network namespaces)"
-/usr/bin/python3 -m pytest tests/e2e -v -p no:cacheprovider
+step "ops configs and end-to-end tests (DPDK TAP vdevs in network namespaces)"
+/usr/bin/python3 -m pytest tests/ops tests/e2e -v -p no:cacheprovider
