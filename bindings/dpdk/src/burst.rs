@@ -152,7 +152,12 @@ impl Burst {
     /// destination is out of range (`u8::MAX` by convention: dropped). When a destination is
     /// full, `flush(d, &mut outs[d])` is called first to empty it. The burst ends up empty.
     #[inline]
-    pub fn scatter(&mut self, dest: &[u8], outs: &mut [Burst], mut flush: impl FnMut(usize, &mut Burst)) {
+    pub fn scatter(
+        &mut self,
+        dest: &[u8],
+        outs: &mut [Burst],
+        mut flush: impl FnMut(usize, &mut Burst),
+    ) {
         let n = self.len;
         self.len = 0;
         for r in 0..n {

@@ -106,10 +106,7 @@ extern "C" fn trampoline(arg: *mut c_void) -> c_int {
     // SAFETY: arg is the Box leaked by `launch`, handed to exactly one lcore.
     let f = unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce() -> i32 + Send>) };
     // A panic must not unwind into DPDK's C frames: report it as a failed worker instead.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f())) {
-        Ok(code) => code,
-        Err(_) => -1,
-    }
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(-1)
 }
 
 impl Drop for Eal {

@@ -48,7 +48,7 @@ impl Segment {
     pub fn open_readonly(path: &Path) -> io::Result<Segment> {
         let file = File::open(path)?;
         let len = file.metadata()?.len() as usize;
-        if len < 8 || len % 8 != 0 {
+        if len < 8 || !len.is_multiple_of(8) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "stats segment has a bad size",

@@ -14,9 +14,16 @@ pub struct Clock {
 impl Clock {
     /// Anchors the clock now (management path: reads the system time once).
     pub fn new(tsc_hz: u64) -> Clock {
-        let unix0 = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+        let unix0 = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
         let mult = ((1_000_000_000u128 << 32) / tsc_hz.max(1) as u128) as u64;
-        Clock { tsc0: dpdk::tsc(), unix0, mult }
+        Clock {
+            tsc0: dpdk::tsc(),
+            unix0,
+            mult,
+        }
     }
 
     #[inline(always)]

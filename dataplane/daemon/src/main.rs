@@ -6,6 +6,7 @@
 mod clock;
 mod mgmt;
 mod plan;
+mod replay;
 mod run;
 mod worker;
 
@@ -74,9 +75,25 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     match cli.command {
-        Some(Command::Replay { .. }) => {
-            eprintln!("synwall replay: not available in this build yet");
-            ExitCode::from(2)
+        Some(Command::Replay {
+            pcap,
+            out,
+            log,
+            json,
+        }) => {
+            let args = replay::ReplayArgs {
+                pcap: &pcap,
+                out: out.as_deref(),
+                log: log.as_deref(),
+                json,
+            };
+            match replay::replay(&plan.config, &args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("synwall replay: {e}");
+                    ExitCode::from(1)
+                }
+            }
         }
         None => match run::run(plan, &cli.eal) {
             Ok(()) => ExitCode::SUCCESS,

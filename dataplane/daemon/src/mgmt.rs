@@ -49,7 +49,10 @@ pub struct Mgmt<'a> {
 }
 
 fn unix_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 /// Appends JSON lines to the traffic log; reopened when logrotate moves it (SIGHUP).
@@ -226,14 +229,19 @@ impl<'a> Mgmt<'a> {
         }
     }
 
-    fn ask<T>(&self, make: impl Fn(Sender<T>) -> WorkerRequest, only: Option<usize>) -> Result<Vec<T>, String> {
+    fn ask<T>(
+        &self,
+        make: impl Fn(Sender<T>) -> WorkerRequest,
+        only: Option<usize>,
+    ) -> Result<Vec<T>, String> {
         let mut out = Vec::new();
         for (i, tx) in self.requests.iter().enumerate() {
             if only.is_some_and(|o| o != i) {
                 continue;
             }
             let (reply_tx, reply_rx) = bounded(1);
-            tx.try_send(make(reply_tx)).map_err(|_| format!("worker {i} is busy"))?;
+            tx.try_send(make(reply_tx))
+                .map_err(|_| format!("worker {i} is busy"))?;
             out.push(
                 reply_rx
                     .recv_timeout(Duration::from_secs(3))
@@ -244,14 +252,27 @@ impl<'a> Mgmt<'a> {
     }
 
     fn sessions(&self, filter: SessionFilter, limit: usize) -> Result<Vec<SessionView>, String> {
-        let per_worker = self.ask(|reply| WorkerRequest::List { filter: filter.clone(), limit, reply }, None)?;
+        let per_worker = self.ask(
+            |reply| WorkerRequest::List {
+                filter: filter.clone(),
+                limit,
+                reply,
+            },
+            None,
+        )?;
         let mut all: Vec<SessionView> = per_worker.into_iter().flatten().collect();
         all.sort_by_key(|s| s.id);
         Ok(all)
     }
 
     fn clear(&self, filter: SessionFilter) -> Response {
-        match self.ask(|reply| WorkerRequest::Clear { filter: filter.clone(), reply }, None) {
+        match self.ask(
+            |reply| WorkerRequest::Clear {
+                filter: filter.clone(),
+                reply,
+            },
+            None,
+        ) {
             Ok(n) => Response::ok(json!({"cleared": n.iter().sum::<usize>()})),
             Err(e) => Response::error(e),
         }
@@ -262,7 +283,10 @@ impl<'a> Mgmt<'a> {
         if worker as usize >= self.requests.len() {
             return Response::error(format!("session {id} not found"));
         }
-        match self.ask(|reply| WorkerRequest::ClearId { id, reply }, Some(worker as usize)) {
+        match self.ask(
+            |reply| WorkerRequest::ClearId { id, reply },
+            Some(worker as usize),
+        ) {
             Ok(v) if v.first() == Some(&true) => Response::ok(json!({"cleared": 1})),
             Ok(_) => Response::error(format!("session {id} not found")),
             Err(e) => Response::error(e),
@@ -273,18 +297,32 @@ impl<'a> Mgmt<'a> {
         let r = &self.reader;
         let drops: serde_json::Map<String, serde_json::Value> = DropReason::ALL
             .iter()
-            .map(|d| (d.label().to_string(), json!(r.sum(WorkerBlock::DROPS + d.index()))))
+            .map(|d| {
+                (
+                    d.label().to_string(),
+                    json!(r.sum(WorkerBlock::DROPS + d.index())),
+                )
+            })
             .collect();
         let ends: serde_json::Map<String, serde_json::Value> = EndReason::ALL
             .iter()
-            .map(|e| (e.label().to_string(), json!(r.sum(WorkerBlock::ENDS + e.index()))))
+            .map(|e| {
+                (
+                    e.label().to_string(),
+                    json!(r.sum(WorkerBlock::ENDS + e.index())),
+                )
+            })
             .collect();
         let mut non_syn = serde_json::Map::new();
         for flags in 0..=255u8 {
             let n = r.sum(WorkerBlock::NON_SYN + flags as usize);
             if n > 0 {
                 let code = flag_letters(flags);
-                let key = if code.is_empty() { "none".to_string() } else { code };
+                let key = if code.is_empty() {
+                    "none".to_string()
+                } else {
+                    code
+                };
                 let prev = non_syn.get(&key).and_then(|v| v.as_u64()).unwrap_or(0);
                 non_syn.insert(key, json!(prev + n));
             }
@@ -381,6 +419,8 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
         .map_err(|e| format!("control.socket: cannot bind {}: {e}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("control.socket: cannot set permissions: {e}"))?;
-    listener.set_nonblocking(true).map_err(|e| format!("control.socket: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("control.socket: {e}"))?;
     Ok(listener)
 }

@@ -11,8 +11,8 @@ use crossbeam::queue::ArrayQueue;
 use synwall_engine::pipeline::{Engine, EngineConfig};
 use synwall_engine::records::{NameTable, RecordRing};
 use synwall_engine::stats::{
-    segment_words, CounterBlock, CounterMemory, SegmentInfo, SegmentReader, SegmentWriter, WorkerBlock,
-    MAX_PORTS, STATE_STOPPED,
+    segment_words, CounterBlock, CounterMemory, SegmentInfo, SegmentReader, SegmentWriter,
+    WorkerBlock, MAX_PORTS, STATE_STOPPED,
 };
 
 use crate::clock::Clock;
@@ -26,7 +26,14 @@ const RECORD_RING: usize = 16_384;
 const HANDOFF_RING: usize = 4096;
 /// Drivers whose RSS is Toeplitz over the key we give, so that a symmetric key sends both
 /// directions of a flow to one queue. Others (TAP's kernel queues, ...) get software hand-off.
-const SYMMETRIC_RSS_DRIVERS: &[&str] = &["net_ixgbe", "net_i40e", "net_ice", "net_iavf", "mlx5_pci", "net_mlx5"];
+const SYMMETRIC_RSS_DRIVERS: &[&str] = &[
+    "net_ixgbe",
+    "net_i40e",
+    "net_ice",
+    "net_iavf",
+    "mlx5_pci",
+    "net_mlx5",
+];
 
 const RX_DESCRIPTORS: u16 = 1024;
 const TX_DESCRIPTORS: u16 = 1024;
@@ -188,12 +195,18 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         ports: plan.ports.iter().map(|p| p.name.clone()).collect(),
         zones: plan.ports.iter().map(|p| p.zone.clone()).collect(),
         rules: plan.config.rules.iter().map(|r| r.name.clone()).collect(),
-        apps: Vec::new(),
+        apps: synwall_engine::app::names(),
     });
     // Hand-off between workers, unless every port spreads flows with our symmetric RSS key.
-    let trusted_rss = ports.iter().all(|p| p.rss_enabled && SYMMETRIC_RSS_DRIVERS.contains(&p.driver().as_str()));
+    let trusted_rss = ports
+        .iter()
+        .all(|p| p.rss_enabled && SYMMETRIC_RSS_DRIVERS.contains(&p.driver().as_str()));
     let handoff = (nworkers_usize > 1 && !trusted_rss).then(|| {
-        Arc::new((0..nworkers_usize).map(|_| ArrayQueue::new(HANDOFF_RING)).collect::<Vec<_>>())
+        Arc::new(
+            (0..nworkers_usize)
+                .map(|_| ArrayQueue::new(HANDOFF_RING))
+                .collect::<Vec<_>>(),
+        )
     });
     let mut port_index = vec![0u8; dpdk_sys_max_ports()];
     for (i, p) in ports.iter().enumerate() {
@@ -223,7 +236,10 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
                 .enumerate()
                 .map(|(pi, qs)| (qs[wi].take().expect("queue per worker"), pi as u8))
                 .collect(),
-            tx: tx_queues.iter_mut().map(|qs| qs[wi].take().expect("queue per worker")).collect(),
+            tx: tx_queues
+                .iter_mut()
+                .map(|qs| qs[wi].take().expect("queue per worker"))
+                .collect(),
             peer: peers.clone(),
             port_index: port_index.clone(),
             engine,
@@ -231,7 +247,9 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             stop: Arc::clone(&stop),
             burst: plan.burst,
             clock,
-            handoff: handoff.as_ref().map(|h| Handoff { inboxes: Arc::clone(h) }),
+            handoff: handoff.as_ref().map(|h| Handoff {
+                inboxes: Arc::clone(h),
+            }),
             requests: req_rx,
             names: Arc::clone(&names),
         };
@@ -271,7 +289,12 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         rings,
         requests,
         names,
-        traffic_log: plan.config.logging.as_ref().and_then(|l| l.traffic.as_ref()).map(|t| t.path.clone()),
+        traffic_log: plan
+            .config
+            .logging
+            .as_ref()
+            .and_then(|l| l.traffic.as_ref())
+            .map(|t| t.path.clone()),
         session_capacity: per_worker as u64 * nworkers_usize as u64,
     };
     let result = mgmt::bind(&plan.socket).map(|listener| {
@@ -280,7 +303,11 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             ports.len(),
             plan.workers.len(),
             plan.workers,
-            if handoff.is_some() { ", software flow hand-off" } else { "" },
+            if handoff.is_some() {
+                ", software flow hand-off"
+            } else {
+                ""
+            },
             per_worker as u64 * nworkers_usize as u64,
             plan.socket.display()
         );

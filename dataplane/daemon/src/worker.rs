@@ -25,9 +25,19 @@ const HEARTBEAT_EVERY: u32 = 1024;
 
 /// A request from the management thread, answered between bursts.
 pub enum WorkerRequest {
-    List { filter: SessionFilter, limit: usize, reply: Sender<Vec<SessionView>> },
-    Clear { filter: SessionFilter, reply: Sender<usize> },
-    ClearId { id: u64, reply: Sender<bool> },
+    List {
+        filter: SessionFilter,
+        limit: usize,
+        reply: Sender<Vec<SessionView>>,
+    },
+    Clear {
+        filter: SessionFilter,
+        reply: Sender<usize>,
+    },
+    ClearId {
+        id: u64,
+        reply: Sender<bool>,
+    },
 }
 
 /// Packets travelling between workers: each worker owns the inbox at its index.
@@ -75,7 +85,9 @@ impl Worker {
                     continue;
                 }
                 worked = true;
-                self.counters.view().add_port_rx(port as usize, rx.len() as u64);
+                self.counters
+                    .view()
+                    .add_port_rx(port as usize, rx.len() as u64);
                 if self.handoff.is_some() {
                     self.hand_off_foreign(&mut rx, &mut foreign);
                 }
@@ -93,7 +105,9 @@ impl Worker {
                 }
                 if !rx.is_empty() {
                     worked = true;
-                    self.counters.view().add(WorkerBlock::HANDOFF_RECEIVED, rx.len() as u64);
+                    self.counters
+                        .view()
+                        .add(WorkerBlock::HANDOFF_RECEIVED, rx.len() as u64);
                     let index = &self.port_index;
                     let mut ingress = [0u8; BURST_MAX];
                     for (i, slot) in ingress.iter_mut().enumerate().take(rx.len()) {
@@ -122,7 +136,7 @@ impl Worker {
                 c.add(WorkerBlock::LOOPS, 1);
             }
             loops = loops.wrapping_add(1);
-            if loops % HEARTBEAT_EVERY == 0 {
+            if loops.is_multiple_of(HEARTBEAT_EVERY) {
                 c.set(WorkerBlock::HEARTBEAT, now);
                 self.serve_requests(now);
             }
@@ -145,7 +159,8 @@ impl Worker {
         }
         let mut verdicts = [Verdict::Forward; BURST_MAX];
         let now = self.clock.now();
-        self.engine.process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
+        self.engine
+            .process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
         // Forwarded packets go, in order, to the virtual-wire peer of their ingress port; the
         // others (dropped, already counted by the engine) are freed.
         let mut dest = [u8::MAX; BURST_MAX];
@@ -159,10 +174,14 @@ impl Worker {
             }
         }
         if no_egress > 0 {
-            self.counters.view().add_drop(DropReason::NoEgress, no_egress);
+            self.counters
+                .view()
+                .add_drop(DropReason::NoEgress, no_egress);
         }
         let (tx, counters) = (&mut self.tx, &self.counters);
-        rx.scatter(&dest[..n], pending, |e, out| Self::transmit(&mut tx[e], counters, e, out));
+        rx.scatter(&dest[..n], pending, |e, out| {
+            Self::transmit(&mut tx[e], counters, e, out)
+        });
         for (e, out) in pending.iter_mut().enumerate() {
             if out.len() >= self.burst {
                 Self::transmit(&mut self.tx[e], &self.counters, e, out);
@@ -221,7 +240,9 @@ impl Worker {
     #[inline(always)]
     fn transmit(tx: &mut TxQueue, counters: &CounterBlock, port: usize, buf: &mut Burst) {
         let (sent, dropped) = tx.tx_burst(buf);
-        counters.view().add_port_tx(port, sent as u64, dropped as u64);
+        counters
+            .view()
+            .add_port_tx(port, sent as u64, dropped as u64);
         if dropped > 0 {
             counters.view().add_drop(DropReason::TxFull, dropped as u64);
         }
@@ -230,13 +251,24 @@ impl Worker {
     /// Answers the management thread (between bursts, bounded to a few requests).
     fn serve_requests(&mut self, now: u64) {
         for _ in 0..4 {
-            let Ok(req) = self.requests.try_recv() else { return };
+            let Ok(req) = self.requests.try_recv() else {
+                return;
+            };
             match req {
-                WorkerRequest::List { filter, limit, reply } => {
+                WorkerRequest::List {
+                    filter,
+                    limit,
+                    reply,
+                } => {
                     let _ = reply.send(self.engine.list(&filter, now, &self.names, limit));
                 }
                 WorkerRequest::Clear { filter, reply } => {
-                    let _ = reply.send(self.engine.clear_matching(&filter, EndReason::Unknown, now, &self.names));
+                    let _ = reply.send(self.engine.clear_matching(
+                        &filter,
+                        EndReason::Unknown,
+                        now,
+                        &self.names,
+                    ));
                 }
                 WorkerRequest::ClearId { id, reply } => {
                     let _ = reply.send(self.engine.clear_session(id, EndReason::Unknown, now));

@@ -108,8 +108,14 @@ impl SessionFilter {
         let mut f = SessionFilter::default();
         let mut it = words.iter().filter(|w| w.as_str() != "filter");
         while let Some(word) = it.next() {
-            let value = it.next().ok_or_else(|| format!("filter {word} needs a value"))?;
-            let port = || value.parse::<u16>().map_err(|_| format!("{word}: {value:?} is not a port"));
+            let value = it
+                .next()
+                .ok_or_else(|| format!("filter {word} needs a value"))?;
+            let port = || {
+                value
+                    .parse::<u16>()
+                    .map_err(|_| format!("{word}: {value:?} is not a port"))
+            };
             match word.as_str() {
                 "source" | "src" => f.source = Some(value.clone()),
                 "destination" | "dst" => f.destination = Some(value.clone()),

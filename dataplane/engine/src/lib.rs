@@ -6,6 +6,7 @@
 //! unit tests over literal byte arrays.
 
 pub mod api;
+pub mod app;
 pub mod capture;
 pub mod config;
 pub mod dir;

@@ -18,7 +18,7 @@ use crate::dir::Dir;
 use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::reasons::{Action, DropReason, EndReason};
 use crate::records::{RecordRing, SessionRecord, Subtype, NONE_ID};
-use crate::session::{session_flags as sf, Session, SessionKind};
+use crate::session::{session_flags as sf, Session, SessionKind, NO_END};
 use crate::stats::{CounterBlock, WorkerBlock};
 use crate::table::SessionTable;
 use crate::tcp::{self, Segment, TcpAction, TcpConfig, TcpTracker};
@@ -203,6 +203,16 @@ impl Engine {
         self.table.len()
     }
 
+    /// The virtual-wire peer of a port (`u8::MAX` if none).
+    #[inline(always)]
+    pub fn egress_of(&self, ingress: u8) -> u8 {
+        self.cfg
+            .ports
+            .get(ingress as usize)
+            .and_then(|p| p.peer)
+            .unwrap_or(u8::MAX)
+    }
+
     #[inline(always)]
     fn ms(&self, now_ns: u64) -> u32 {
         (now_ns.saturating_sub(self.epoch_ns) / 1_000_000) as u32
@@ -323,11 +333,12 @@ impl Engine {
         match verdict.action {
             TcpAction::Accept => Verdict::Forward,
             TcpAction::AcceptAndEnd(reason) => {
-                if !ended {
-                    self.finish(slot, reason, now_ns);
+                // The entry stays (TIME_WAIT / CLOSE) until its timeout absorbs late segments,
+                // and is logged when it leaves; re-arm for the new, shorter timeout.
+                let s = self.table.value_mut(slot);
+                if !ended && s.pending_end == NO_END {
+                    s.pending_end = reason as u8;
                 }
-                // The entry stays (TIME_WAIT / CLOSE) until its timeout absorbs late segments;
-                // re-arm for the new, shorter timeout.
                 self.arm(slot, now_ns);
                 Verdict::Forward
             }
@@ -372,17 +383,30 @@ impl Engine {
         now_ms: u32,
     ) -> Verdict {
         let mut flags = if self.cfg.log_end { sf::LOG_END } else { 0 };
+        let mut app = crate::app::INCOMPLETE;
+        let mut client_is_receiver = false;
         let (kind, tcp) = match p.key.proto {
             PROTO_TCP => {
                 let seg = segment(p);
                 let class = tcp::segment_class(p.tcp.flags);
                 if class == tcp::SegClass::Syn {
                     (SessionKind::Tcp, TcpTracker::new_from_syn(&seg))
-                } else if tcp::is_asymmetric(p.tcp.flags) && !self.cfg.tcp.asymmetric_bypass {
-                    // A SYN-ACK for a SYN never seen.
-                    return Verdict::Drop(DropReason::Asymmetric);
+                } else if tcp::is_asymmetric(p.tcp.flags) {
+                    // A SYN-ACK for a SYN never seen: only one direction of the handshake
+                    // crosses this firewall. Counted with the non-SYN flag codes ("SA").
+                    self.counters.view().add_non_syn(p.tcp.flags);
+                    if !self.cfg.tcp.asymmetric_bypass {
+                        return Verdict::Drop(DropReason::Asymmetric);
+                    }
+                    // Bypass: track it from the server's SYN-ACK; the client is its receiver.
+                    client_is_receiver = true;
+                    (
+                        SessionKind::Tcp,
+                        TcpTracker::new_midstream(Dir::ServerToClient, &seg),
+                    )
                 } else if !self.cfg.reject_non_syn && tcp::can_open_midstream(p.tcp.flags) {
                     flags |= sf::MIDSTREAM;
+                    app = crate::app::NON_SYN_TCP;
                     (
                         SessionKind::Tcp,
                         TcpTracker::new_midstream(Dir::ClientToServer, &seg),
@@ -401,26 +425,25 @@ impl Engine {
             }
             _ => (SessionKind::Other, Session::default().tcp),
         };
-        if swapped {
-            // The packet's sender (the client) is the canonical key's destination.
+        if swapped != client_is_receiver {
+            // The client is the canonical key's destination.
             flags |= sf::CLIENT_IS_DST;
         }
-        let egress = self
-            .cfg
-            .ports
-            .get(ingress as usize)
-            .and_then(|p| p.peer)
-            .unwrap_or(u8::MAX);
         let mut session = Session {
             tcp,
             start_ms: now_ms,
             ingress,
-            egress,
             kind,
             flags,
+            app,
             ..Session::default()
         };
-        session.count(Dir::ClientToServer, len, now_ms);
+        let first_dir = if client_is_receiver {
+            Dir::ServerToClient
+        } else {
+            Dir::ClientToServer
+        };
+        session.count(first_dir, len, now_ms);
         match self.table.insert(hash, key, session) {
             Ok(handle) => {
                 let c = self.counters.view();
@@ -482,10 +505,10 @@ impl Engine {
                 r.dport = k.dport;
             }
             r.session_id = session_id(self.cfg.worker, slot, handle.generation);
-            r.egress = session.egress;
             r.rule = session.rule;
             r.app = session.app;
             r.end_reason = reason;
+            self.counters.view().add_app(session.app as usize);
             r.packets_sent = session.packets[0] as u64;
             r.packets_received = session.packets[1] as u64;
             r.bytes_sent = session.bytes[0];
@@ -504,6 +527,12 @@ impl Engine {
 
     /// Removes a session, first recording its end unless it has ended already (`None`).
     fn end_with(&mut self, slot: u32, reason: Option<EndReason>, now_ns: u64) {
+        // A decided but unlogged reason (a closed TCP session) wins over aging.
+        let pending = self.table.value(slot).pending_end;
+        let reason = match (EndReason::ALL.get(pending as usize), reason) {
+            (Some(&p), Some(EndReason::AgedOut)) => Some(p),
+            (_, r) => r,
+        };
         if !self.table.value(slot).has(sf::ENDED) {
             self.finish(slot, reason.unwrap_or(EndReason::Unknown), now_ns);
         }
@@ -521,12 +550,7 @@ impl Engine {
             dport: key.dport,
             proto: key.proto,
             ingress,
-            egress: self
-                .cfg
-                .ports
-                .get(ingress as usize)
-                .and_then(|p| p.peer)
-                .unwrap_or(u8::MAX),
+            egress: self.egress_of(ingress),
             rule: NONE_ID,
             start_ns: now_ns,
             ..SessionRecord::default()
@@ -661,7 +685,12 @@ fn segment(p: &Parsed) -> Segment {
 
 impl Engine {
     /// A live session as the CLI shows it; names resolved through `names`. Management path.
-    pub fn view(&self, slot: u32, now_ns: u64, names: &crate::records::NameTable) -> crate::api::SessionView {
+    pub fn view(
+        &self,
+        slot: u32,
+        now_ns: u64,
+        names: &crate::records::NameTable,
+    ) -> crate::api::SessionView {
         use crate::api::{SessionView, TcpSideView};
         let s = self.table.value(slot);
         let key = self.client_key(slot);
@@ -673,7 +702,12 @@ impl Engine {
                 .map(|&d| {
                     let peer = s.tcp.peer(d);
                     TcpSideView {
-                        side: if d == Dir::ClientToServer { "client" } else { "server" }.into(),
+                        side: if d == Dir::ClientToServer {
+                            "client"
+                        } else {
+                            "server"
+                        }
+                        .into(),
                         flags_seen: wire::flag_code(peer.flags_seen).to_string(),
                         window_scale: peer.scale,
                         max_window: peer.maxwin,
@@ -683,13 +717,11 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let app = if s.has(sf::MIDSTREAM) {
-            "non-syn-tcp".to_string()
-        } else if s.app == NONE_ID {
-            "incomplete".to_string()
-        } else {
-            names.apps.get(s.app as usize).cloned().unwrap_or_default()
-        };
+        let app = names
+            .apps
+            .get(s.app as usize)
+            .cloned()
+            .unwrap_or_else(|| crate::app::name(s.app).to_string());
         SessionView {
             id: self.id_of(slot).unwrap_or(0),
             worker: self.cfg.worker,
@@ -702,10 +734,18 @@ impl Engine {
             state: s.state_label().to_string(),
             tcp_sides,
             ingress: port(s.ingress),
-            egress: port(s.egress),
+            egress: port(self.egress_of(s.ingress)),
             from_zone: zone(s.ingress),
-            to_zone: zone(s.egress),
-            rule: if s.rule == NONE_ID { String::new() } else { names.rules.get(s.rule as usize).cloned().unwrap_or_default() },
+            to_zone: zone(self.egress_of(s.ingress)),
+            rule: if s.rule == NONE_ID {
+                String::new()
+            } else {
+                names
+                    .rules
+                    .get(s.rule as usize)
+                    .cloned()
+                    .unwrap_or_default()
+            },
             app,
             packets_c2s: s.packets[0] as u64,
             packets_s2c: s.packets[1] as u64,
@@ -742,7 +782,11 @@ impl Engine {
         now_ns: u64,
         names: &crate::records::NameTable,
     ) -> usize {
-        let ids: Vec<u64> = self.list(filter, now_ns, names, usize::MAX).iter().map(|v| v.id).collect();
+        let ids: Vec<u64> = self
+            .list(filter, now_ns, names, usize::MAX)
+            .iter()
+            .map(|v| v.id)
+            .collect();
         for &id in &ids {
             self.clear_session(id, reason, now_ns);
         }

@@ -7,6 +7,9 @@ use crate::dir::Dir;
 use crate::records::NONE_ID;
 use crate::tcp::{flags, timeout_class, Segment, TcpState, TcpTimeoutClass, TcpTracker};
 
+/// `Session::pending_end` when no end reason is pending.
+pub const NO_END: u8 = u8::MAX;
+
 /// What kind of state a session tracks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[repr(u8)]
@@ -49,12 +52,16 @@ pub struct Session {
     /// Start, in ms since the engine's epoch.
     pub start_ms: u32,
     pub ingress: u8,
-    pub egress: u8,
+    /// The end reason decided but not yet logged (`NO_END` if none): a closed TCP session keeps
+    /// its entry through TIME_WAIT and is logged when it leaves, `tcp-fin`, or `tcp-reuse` if a
+    /// new SYN takes its 5-tuple first (as PAN-OS does). The egress port is not stored: it is
+    /// the ingress port's virtual-wire peer.
+    pub pending_end: u8,
     pub kind: SessionKind,
     pub flags: u8,
     /// Rule that allowed it (index into the policy), `NONE_ID` for the default rules.
     pub rule: u16,
-    /// Application id, `NONE_ID` while undecided.
+    /// Application id (`crate::app`): `incomplete` until app-ID decides.
     pub app: u16,
 }
 
@@ -70,11 +77,11 @@ impl Default for Session {
             last_seen_ms: 0,
             start_ms: 0,
             ingress: 0,
-            egress: 0,
+            pending_end: NO_END,
             kind: SessionKind::Other,
             flags: 0,
             rule: NONE_ID,
-            app: NONE_ID,
+            app: crate::app::INCOMPLETE,
         }
     }
 }
