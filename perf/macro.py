@@ -65,9 +65,10 @@ def run_testpmd(pcap, duration, warmup, mbufs):
     return statistics.median(samples)
 
 
-def synwall_config(pcap, tmp, mbufs, workers):
+def synwall_config(pcap, tmp, mbufs, workers, mode):
     return f"""
 dataplane:
+  mode: {mode}
   eal: {json.dumps(eal_common(f"swp{os.getpid()}") + vdevs(pcap))}
   workers: {json.dumps(workers)}
   mbufs: {mbufs}
@@ -78,6 +79,7 @@ dataplane:
     - [in, out]
 session:
   tcp_reject_non_syn: false
+  max_sessions: {{max_sessions}}
 rules:
   - {{ name: all, from: [any], to: [any], source: [any], destination: [any],
        application: [any], service: [any], action: allow }}
@@ -93,10 +95,10 @@ def status(sock):
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
-def run_synwall(pcap, duration, warmup, mbufs, workers=(1,)):
+def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough", max_sessions=1000000):
     tmp = tempfile.mkdtemp(prefix="synwall-perf-")
     cfg = Path(tmp) / "perf.yaml"
-    cfg.write_text(synwall_config(pcap, tmp, mbufs, list(workers)))
+    cfg.write_text(synwall_config(pcap, tmp, mbufs, list(workers), mode).replace("{max_sessions}", str(max_sessions)))
     sock = f"{tmp}/synwall.sock"
     log = open(Path(tmp) / "synwall.log", "w")
     p = subprocess.Popen([str(BIN / "synwall"), "--config", str(cfg)], stdout=log,
@@ -138,6 +140,9 @@ def main():
     ap.add_argument("--mbufs", type=int, default=65535)
     ap.add_argument("--workers", default="1", help="synwall worker lcores, e.g. 1 or 1,2")
     ap.add_argument("--skip-testpmd", action="store_true")
+    ap.add_argument("--mode", default="passthrough", choices=["passthrough", "firewall"],
+                    help="synwall dataplane.mode")
+    ap.add_argument("--max-sessions", type=int, default=1000000)
     ap.add_argument("--json", help="append the result as a JSON line to this file")
     a = ap.parse_args()
     pcap = str(Path(a.pcap).resolve())
@@ -146,11 +151,11 @@ def main():
     for r in range(a.rounds):
         if not a.skip_testpmd:
             tp.append(run_testpmd(pcap, a.duration, a.warmup, a.mbufs))
-        sw.append(run_synwall(pcap, a.duration, a.warmup, a.mbufs, workers))
+        sw.append(run_synwall(pcap, a.duration, a.warmup, a.mbufs, workers, a.mode, a.max_sessions))
         print(f"round {r + 1}: testpmd {tp[-1] / 1e6 if tp else 0:.2f} Mpps, "
               f"synwall {sw[-1] / 1e6:.2f} Mpps", file=sys.stderr)
     result = {
-        "label": a.label, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
+        "label": a.label, "mode": a.mode, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
         "testpmd_mpps": round(statistics.median(tp) / 1e6, 2) if tp else None,
         "synwall_mpps": round(statistics.median(sw) / 1e6, 2),
     }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use dpdk::{Eal, Mempool, Port, PortConfig};
 
 use crossbeam::queue::ArrayQueue;
+use synwall_engine::config::DataplaneMode;
 use synwall_engine::pipeline::{Engine, EngineConfig};
 use synwall_engine::records::{NameTable, RecordRing};
 use synwall_engine::stats::{
@@ -201,7 +202,8 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
     let trusted_rss = ports
         .iter()
         .all(|p| p.rss_enabled && SYMMETRIC_RSS_DRIVERS.contains(&p.driver().as_str()));
-    let handoff = (nworkers_usize > 1 && !trusted_rss).then(|| {
+    let passthrough = plan.config.dataplane.mode == DataplaneMode::Passthrough;
+    let handoff = (nworkers_usize > 1 && !trusted_rss && !passthrough).then(|| {
         Arc::new(
             (0..nworkers_usize)
                 .map(|_| ArrayQueue::new(HANDOFF_RING))
@@ -252,6 +254,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             }),
             requests: req_rx,
             names: Arc::clone(&names),
+            passthrough: plan.config.dataplane.mode == DataplaneMode::Passthrough,
         };
         match eal.launch(lcore, move || worker.run()) {
             Ok(h) => handles.push(h),
@@ -297,6 +300,9 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             .map(|t| t.path.clone()),
         session_capacity: per_worker as u64 * nworkers_usize as u64,
     };
+    if plan.config.dataplane.mode == DataplaneMode::Passthrough {
+        eprintln!("synwall: WARNING: dataplane.mode is passthrough: no sessions, no policy; everything is forwarded");
+    }
     let result = mgmt::bind(&plan.socket).map(|listener| {
         println!(
             "synwall: ready: {} ports, {} workers (lcores {:?}){}, {} sessions, socket {}",

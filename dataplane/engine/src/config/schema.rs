@@ -58,6 +58,20 @@ pub struct Dataplane {
     /// Packets per rx/tx burst.
     #[serde(default = "default_burst")]
     pub burst: u16,
+    /// `firewall` (default): every packet goes through the session engine and the policy.
+    /// `passthrough`: workers forward along the virtual wires without looking at packets: no
+    /// sessions, no policy. For measuring the I/O path and for troubleshooting only.
+    #[serde(default)]
+    pub mode: DataplaneMode,
+}
+
+/// What the workers do with packets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataplaneMode {
+    #[default]
+    Firewall,
+    Passthrough,
 }
 
 pub const DEFAULT_MBUFS: u64 = 16_383;
