@@ -164,7 +164,8 @@ impl Worker {
                 *frame = rx.data(i);
             }
             let now = self.clock.now();
-            self.engine.process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
+            self.engine
+                .process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
         }
         // Forwarded packets go, in order, to the virtual-wire peer of their ingress port; the
         // others (dropped, already counted by the engine) are freed.

@@ -213,10 +213,23 @@ fn replay_is_deterministic() {
 #[test]
 fn full_table_refuses_new_sessions_and_keeps_the_others() {
     // Mixed opens 14 sessions, interleaved; a table of 3 refuses some, counted as table-full.
-    let (s, log) = replay("full", Scenario::Mixed, IpFamily::V4, "session: { max_sessions: 3 }\n");
+    let (s, log) = replay(
+        "full",
+        Scenario::Mixed,
+        IpFamily::V4,
+        "session: { max_sessions: 3 }\n",
+    );
     assert!(n(&s, "dropped", "table-full") > 0, "{s}");
     // Sessions that got a place end normally (none is evicted for a newcomer).
-    let ended: u64 = s["sessions"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let ended: u64 = s["sessions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(ended, s["sessions_created"].as_u64().unwrap(), "{s}");
-    assert!(!log.contains("resources-unavailable"), "no session was pushed out");
+    assert!(
+        !log.contains("resources-unavailable"),
+        "no session was pushed out"
+    );
 }

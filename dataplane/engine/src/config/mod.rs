@@ -25,8 +25,8 @@ pub use error::{ConfigError, ConfigErrors, KeyPath, Problems, Segment};
 pub use locate::line_of;
 pub use net::{AddrLiteral, AddrRange, AddressSet, Family, PortRange, Prefix};
 pub use schema::{
-    secs_to_ns, AsymmetricPath, Config, Control, Dataplane, DataplaneMode, Logging, Port, Rule, Service,
-    ServiceProtocol, SessionConfig, SyslogLog, Timeouts, TimeoutsNs, TrafficLog, ANY,
+    secs_to_ns, AsymmetricPath, Config, Control, Dataplane, DataplaneMode, Logging, Port, Rule,
+    Service, ServiceProtocol, SessionConfig, SyslogLog, Timeouts, TimeoutsNs, TrafficLog, ANY,
     APPLICATION_DEFAULT, DEFAULT_BURST, DEFAULT_MAX_SESSIONS, DEFAULT_MBUFS,
     DEFAULT_OUT_OF_ORDER_LIMIT, MAX_BURST,
 };
