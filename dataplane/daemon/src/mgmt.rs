@@ -335,6 +335,8 @@ impl<'a> Mgmt<'a> {
             "drops": drops,
             "session_end": ends,
             "tcp_non_syn_drop": non_syn,
+            "tcp_broken_handshakes": r.sum(WorkerBlock::BROKEN_HANDSHAKES),
+            "tcp_out_of_order": r.sum(WorkerBlock::OUT_OF_ORDER),
             "handoff_sent": r.sum(WorkerBlock::HANDOFF_SENT),
             "handoff_received": r.sum(WorkerBlock::HANDOFF_RECEIVED),
             "log_records_written": r.records_written(),

@@ -173,6 +173,8 @@ pub fn replay(config: &Config, args: &ReplayArgs) -> Result<(), String> {
         "apps": apps,
         "tcp_non_syn_drop": non_syn,
         "log_records_dropped": seg.sum(WorkerBlock::RECORDS_DROPPED),
+        "tcp_broken_handshakes": seg.sum(WorkerBlock::BROKEN_HANDSHAKES),
+        "tcp_out_of_order": seg.sum(WorkerBlock::OUT_OF_ORDER),
     });
     if args.json {
         println!("{summary}");

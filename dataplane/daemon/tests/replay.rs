@@ -183,6 +183,7 @@ fn out_of_order_limit_ends_resources_unavailable() {
             "session: { out_of_order_limit: 4 }\n",
         );
         assert_eq!(n(&s, "sessions", "resources-unavailable"), 1, "{s}");
+        assert!(s["tcp_out_of_order"].as_u64().unwrap() >= 4, "{s}");
         let (s, _) = replay(&format!("ooo64-{t}"), Scenario::OutOfOrder, f, "");
         assert_eq!(n(&s, "sessions", "resources-unavailable"), 0, "{s}");
     });
@@ -193,6 +194,7 @@ fn broken_handshake_and_icmp() {
     both_families(|f, t| {
         let (s, _) = replay(&format!("broken-{t}"), Scenario::BrokenHandshake, f, "");
         assert_eq!(n(&s, "sessions", "tcp-rst-from-client"), 1, "{s}");
+        assert_eq!(s["tcp_broken_handshakes"], 1, "{s}");
         let (s, _) = replay(&format!("icmp-{t}"), Scenario::Icmp, f, "");
         // The echo pair is one session, the UDP flow another; the port-unreachable error
         // refers to the UDP session and opens none.

@@ -329,6 +329,14 @@ impl Engine {
         if verdict.forwards() {
             session.count(dir, len, now_ms);
         }
+        if verdict.broken_handshake || verdict.out_of_order {
+            let c = self.counters.view();
+            c.add(
+                WorkerBlock::BROKEN_HANDSHAKES,
+                verdict.broken_handshake as u64,
+            );
+            c.add(WorkerBlock::OUT_OF_ORDER, verdict.out_of_order as u64);
+        }
         let ended = session.has(sf::ENDED);
         match verdict.action {
             TcpAction::Accept => Verdict::Forward,

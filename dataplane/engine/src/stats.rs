@@ -104,6 +104,10 @@ impl WorkerBlock {
     pub const RECORDS_DROPPED: usize = 9;
     pub const LONGEST_LOOP_NS: usize = 10;
     pub const LOOP_NS_SUM: usize = 11;
+    /// TCP handshakes broken by a stale server (SYN, bare ACK from the server, client RST).
+    pub const BROKEN_HANDSHAKES: usize = 12;
+    /// TCP segments that arrived after a hole in their direction's sequence space.
+    pub const OUT_OF_ORDER: usize = 13;
     pub const DROPS: usize = 16;
     pub const ENDS: usize = Self::DROPS + DropReason::COUNT;
     pub const NON_SYN: usize = Self::ENDS + EndReason::COUNT;
