@@ -17,7 +17,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn text(status: u16, body: impl Into<String>) -> Self {
-        Reply { status, content_type: "text/plain; charset=utf-8", body: body.into().into_bytes() }
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into().into_bytes(),
+        }
     }
 }
 
@@ -27,6 +31,7 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Error",
     }
