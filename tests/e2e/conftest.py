@@ -53,10 +53,18 @@ control:
 """
 
 
+ALLOW_BOTH_WAYS = """
+rules:
+  - { name: trust-to-untrust, from: [trust], to: [untrust], action: allow }
+  - { name: untrust-to-trust, from: [untrust], to: [trust], action: allow }
+"""
+
+
 class Lab:
     """synwall between a client namespace and a server namespace."""
 
-    def __init__(self, tmp: Path, config_extra: str = "", config_text: str | None = None):
+    def __init__(self, tmp: Path, config_extra: str = "", config_text: str | None = None,
+                 rules: str | None = None):
         tag = uuid.uuid4().hex[:6]
         self.tag = tag
         self.tmp = tmp
@@ -65,8 +73,10 @@ class Lab:
         self.sock = tmp / "synwall.sock"
         self.stats = Path(f"/dev/shm/synwall-test-{tag}.stats")
         self.config = tmp / "synwall.yaml"
+        if rules is None:
+            rules = ALLOW_BOTH_WAYS
         text = config_text or default_config(
-            self.tap_a, self.tap_b, f"sw{tag}", self.sock, self.stats, config_extra
+            self.tap_a, self.tap_b, f"sw{tag}", self.sock, self.stats, config_extra + rules
         )
         self.config.write_text(text)
         self.log = open(tmp / "synwall.log", "w+")

@@ -16,6 +16,7 @@ use serde_json::json;
 use synwall_engine::capture::{PcapReader, PcapWriter};
 use synwall_engine::config::Config;
 use synwall_engine::pipeline::{Engine, EngineConfig, Verdict};
+use synwall_engine::policy::Policy;
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_engine::records::{flag_letters, NameTable, RecordRing};
 use synwall_engine::stats::{CounterBlock, SegmentReader, WorkerBlock};
@@ -71,7 +72,8 @@ pub fn replay(config: &Config, args: &ReplayArgs) -> Result<(), String> {
 
     let counters = CounterBlock::standalone();
     let ring = Arc::new(RecordRing::new(RING));
-    let mut cfg = EngineConfig::from_config(config, 0, 1);
+    let policy = Arc::new(Policy::compile(config).map_err(|e| format!("policy: {e}"))?);
+    let mut cfg = EngineConfig::from_config(config, policy, 0, 1);
     cfg.capacity = cfg
         .capacity
         .min(config.session.max_sessions.min(u32::MAX as u64) as u32);
@@ -102,7 +104,10 @@ pub fn replay(config: &Config, args: &ReplayArgs) -> Result<(), String> {
         });
         run_timers(engine, now);
         packets += 1;
-        if engine.process(now, record.data, 0) == Verdict::Forward {
+        let verdict = engine.process(now, record.data, 0);
+        // What the firewall itself sends (resets, unreachables) is counted, not replayed.
+        engine.clear_emits();
+        if verdict == Verdict::Forward {
             forwarded += 1;
             if let Some(w) = writer.as_mut() {
                 w.write_record(record.timestamp_ns, record.data)
@@ -174,6 +179,8 @@ pub fn replay(config: &Config, args: &ReplayArgs) -> Result<(), String> {
         "tcp_non_syn_drop": non_syn,
         "log_records_dropped": seg.sum(WorkerBlock::RECORDS_DROPPED),
         "tcp_broken_handshakes": seg.sum(WorkerBlock::BROKEN_HANDSHAKES),
+        "emitted": seg.sum(WorkerBlock::EMITTED),
+        "stateless_forwarded": seg.sum(WorkerBlock::STATELESS_FORWARDED),
         "tcp_out_of_order": seg.sum(WorkerBlock::OUT_OF_ORDER),
     });
     if args.json {

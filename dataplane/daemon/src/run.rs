@@ -10,6 +10,7 @@ use dpdk::{Eal, Mempool, Port, PortConfig};
 use crossbeam::queue::ArrayQueue;
 use synwall_engine::config::DataplaneMode;
 use synwall_engine::pipeline::{Engine, EngineConfig};
+use synwall_engine::policy::Policy;
 use synwall_engine::records::{NameTable, RecordRing};
 use synwall_engine::stats::{
     segment_words, CounterBlock, CounterMemory, SegmentInfo, SegmentReader, SegmentWriter,
@@ -139,14 +140,16 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             ));
         }
     }
-    let pool = Mempool::new(
-        &eal,
-        "synwall_mbufs",
-        plan.mbufs,
-        MEMPOOL_CACHE,
-        eal.socket_id() as i32,
-    )
-    .map_err(|e| e.to_string())?;
+    let pool = Arc::new(
+        Mempool::new(
+            &eal,
+            "synwall_mbufs",
+            plan.mbufs,
+            MEMPOOL_CACHE,
+            eal.socket_id() as i32,
+        )
+        .map_err(|e| e.to_string())?,
+    );
 
     let nworkers = plan.workers.len() as u16;
     let mut ports = Vec::new();
@@ -181,7 +184,9 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    let per_worker = EngineConfig::from_config(&plan.config, 0, nworkers_usize).capacity;
+    let policy = Arc::new(Policy::compile(&plan.config).map_err(|e| format!("policy: {e}"))?);
+    let per_worker =
+        EngineConfig::from_config(&plan.config, Arc::clone(&policy), 0, nworkers_usize).capacity;
     let info = SegmentInfo {
         epoch_ns,
         pid: std::process::id() as u64,
@@ -229,7 +234,8 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         rings.push(Arc::clone(&ring));
         let (req_tx, req_rx) = crossbeam::channel::bounded(4);
         requests.push(req_tx);
-        let engine_cfg = EngineConfig::from_config(&plan.config, wi as u8, nworkers_usize);
+        let engine_cfg =
+            EngineConfig::from_config(&plan.config, Arc::clone(&policy), wi as u8, nworkers_usize);
         let engine = Engine::new(engine_cfg, counters.clone(), ring, clock.now());
         let worker = Worker {
             index: wi,
@@ -255,6 +261,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             requests: req_rx,
             names: Arc::clone(&names),
             passthrough: plan.config.dataplane.mode == DataplaneMode::Passthrough,
+            pool: Arc::clone(&pool),
         };
         match eal.launch(lcore, move || worker.run()) {
             Ok(h) => handles.push(h),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crossbeam::channel::{Receiver, Sender};
 use crossbeam::queue::ArrayQueue;
-use dpdk::{Burst, Mbuf, RxQueue, TxQueue, BURST_MAX};
+use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_MAX};
 use synwall_engine::api::{SessionFilter, SessionView};
 use synwall_engine::pipeline::{Engine, Verdict};
 use synwall_engine::reasons::{DropReason, EndReason};
@@ -68,6 +68,8 @@ pub struct Worker {
     pub names: Arc<NameTable>,
     /// `dataplane.mode: passthrough`: forward without the engine.
     pub passthrough: bool,
+    /// For the packets the engine sends (resets, unreachables).
+    pub pool: Arc<Mempool>,
 }
 
 impl Worker {
@@ -188,11 +190,39 @@ impl Worker {
         rx.scatter(&dest[..n], pending, |e, out| {
             Self::transmit(&mut tx[e], counters, e, out)
         });
+        if !self.engine.emits().is_empty() {
+            self.send_emits(pending);
+        }
         for (e, out) in pending.iter_mut().enumerate() {
             if out.len() >= self.burst {
                 Self::transmit(&mut self.tx[e], &self.counters, e, out);
             }
         }
+    }
+
+    /// Sends the packets the engine built (resets, unreachables): copied into fresh mbufs and
+    /// queued on their port. A pool out of mbufs is a counted drop of the reply, never a wait.
+    fn send_emits(&mut self, pending: &mut [Burst]) {
+        let emits = self.engine.emits();
+        for i in 0..emits.len() {
+            let (bytes, port) = emits.get(i);
+            let port = port as usize;
+            let Some(mut m) = self.pool.alloc() else {
+                self.counters.view().add_drop(DropReason::TxFull, 1);
+                continue;
+            };
+            match m.append(bytes.len() as u16) {
+                Some(buf) => buf.copy_from_slice(bytes),
+                None => continue,
+            }
+            if port < pending.len() {
+                if let Err(m) = pending[port].push(m) {
+                    Self::transmit(&mut self.tx[port], &self.counters, port, &mut pending[port]);
+                    let _ = pending[port].push(m);
+                }
+            }
+        }
+        self.engine.clear_emits();
     }
 
     /// Moves packets of flows another worker owns to that worker's inbox (counted; a full inbox

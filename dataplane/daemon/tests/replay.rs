@@ -32,6 +32,8 @@ dataplane:
     - { name: ethernet1/1, device: net_tap0, zone: trust }
     - { name: ethernet1/2, device: net_tap1, zone: untrust }
   vwires: [[ethernet1/1, ethernet1/2]]
+rules:
+  - { name: allow-out, from: [trust], to: [untrust], action: allow }
 "#;
 
 /// Replays `scenario` with `session_yaml` appended to the config; returns the JSON summary.

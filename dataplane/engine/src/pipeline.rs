@@ -16,6 +16,8 @@ use std::sync::Arc;
 use crate::config::{AsymmetricPath, Config, TimeoutsNs};
 use crate::dir::Dir;
 use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+use crate::forge::{self, Unreachable};
+use crate::policy::{Decision, Policy, Query};
 use crate::reasons::{Action, DropReason, EndReason};
 use crate::records::{RecordRing, SessionRecord, Subtype, NONE_ID};
 use crate::session::{session_flags as sf, Session, SessionKind, NO_END};
@@ -62,14 +64,21 @@ pub struct EngineConfig {
     pub tcp: TcpConfig,
     pub reject_non_syn: bool,
     pub ports: Vec<PortInfo>,
-    /// Whether sessions write end records (until the policy decides per rule).
-    pub log_end: bool,
+    /// The compiled security policy (swapped whole on reload).
+    pub policy: Arc<Policy>,
+    /// Zone id (in the policy) of each port, by port index.
+    pub port_zone: Vec<u8>,
 }
 
 impl EngineConfig {
     /// Settings for worker `worker` of `workers`, each holding an equal share of
     /// `session.max_sessions`.
-    pub fn from_config(config: &Config, worker: u8, workers: usize) -> EngineConfig {
+    pub fn from_config(
+        config: &Config,
+        policy: Arc<Policy>,
+        worker: u8,
+        workers: usize,
+    ) -> EngineConfig {
         let s = &config.session;
         let share = (s.max_sessions / workers.max(1) as u64).clamp(1, u32::MAX as u64 / 2) as u32;
         let ports = config
@@ -92,8 +101,14 @@ impl EngineConfig {
                 asymmetric_bypass: s.asymmetric_path == AsymmetricPath::Bypass,
             },
             reject_non_syn: s.tcp_reject_non_syn,
+            port_zone: config
+                .dataplane
+                .ports
+                .iter()
+                .map(|p| policy.zone_id(&p.zone).unwrap_or(u8::MAX))
+                .collect(),
             ports,
-            log_end: true,
+            policy,
         }
     }
 }
@@ -147,6 +162,68 @@ pub struct Engine {
     /// Scratch: sessions the wheel found idle, ended after its call.
     expired: Vec<u32>,
     non_syn_logs: RateLimit,
+    /// Packets the engine sends (resets, unreachables), collected during a burst.
+    emits: Emits,
+    icmp_errors: RateLimit,
+}
+
+/// Most packets the engine may send per burst; more are not sent (the flow retransmits).
+pub const MAX_EMITS: usize = 32;
+/// Largest packet the engine sends (an ICMPv6 error quotes up to 1280 bytes).
+pub const EMIT_BYTES: usize = 1536;
+/// ICMP unreachables sent per second per worker (`drop-icmp` and UDP resets).
+pub const ICMP_ERRORS_PER_SEC: u32 = 100;
+
+/// Packets to send: each goes out of port `ports[i]`.
+pub struct Emits {
+    buf: Vec<[u8; EMIT_BYTES]>,
+    lens: [u16; MAX_EMITS],
+    ports: [u8; MAX_EMITS],
+    n: usize,
+}
+
+impl Emits {
+    fn new() -> Self {
+        Emits {
+            buf: vec![[0u8; EMIT_BYTES]; MAX_EMITS],
+            lens: [0; MAX_EMITS],
+            ports: [0; MAX_EMITS],
+            n: 0,
+        }
+    }
+
+    /// Builds one packet with `build` into the next free slot, to leave by `port`.
+    fn push(&mut self, port: u8, build: impl FnOnce(&mut [u8]) -> Option<usize>) -> bool {
+        if self.n == MAX_EMITS || port == u8::MAX {
+            return false;
+        }
+        match build(&mut self.buf[self.n]) {
+            Some(len) => {
+                self.lens[self.n] = len as u16;
+                self.ports[self.n] = port;
+                self.n += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Packet `i` and its egress port.
+    pub fn get(&self, i: usize) -> (&[u8], u8) {
+        (&self.buf[i][..self.lens[i] as usize], self.ports[i])
+    }
+
+    pub fn clear(&mut self) {
+        self.n = 0;
+    }
 }
 
 /// Canonical orientation of a key: both directions of a flow map to the same table key. Returns
@@ -184,6 +261,12 @@ impl Engine {
             expired: Vec::with_capacity(EXPIRE_BUDGET),
             non_syn_logs: RateLimit {
                 per_sec: NON_SYN_LOGS_PER_SEC,
+                tokens: 0,
+                second: 0,
+            },
+            emits: Emits::new(),
+            icmp_errors: RateLimit {
+                per_sec: ICMP_ERRORS_PER_SEC,
                 tokens: 0,
                 second: 0,
             },
@@ -253,7 +336,7 @@ impl Engine {
         for i in 0..n {
             verdicts[i] = match self.parsed[i] {
                 Err(reason) => Verdict::Drop(reason),
-                Ok(p) => self.packet(now_ns, &p, self.hashes[i], frames[i].len(), ingress[i]),
+                Ok(p) => self.packet(now_ns, &p, self.hashes[i], frames[i], ingress[i]),
             };
         }
         let c = self.counters.view();
@@ -268,7 +351,7 @@ impl Engine {
 
     /// One parsed packet.
     #[inline]
-    fn packet(&mut self, now_ns: u64, p: &Parsed, hash: u64, len: usize, ingress: u8) -> Verdict {
+    fn packet(&mut self, now_ns: u64, p: &Parsed, hash: u64, frame: &[u8], ingress: u8) -> Verdict {
         if p.kind == Kind::NonIp {
             // ARP and other non-IP frames cross a virtual wire untouched.
             return Verdict::Forward;
@@ -296,10 +379,10 @@ impl Engine {
                 // Aging by packet arrival: the session timed out before the wheel reached it.
                 self.end(slot, EndReason::AgedOut, now_ns);
             } else {
-                return self.existing(slot, swapped, p, len, ingress, now_ns, now_ms);
+                return self.existing(slot, swapped, p, frame, ingress, now_ns, now_ms);
             }
         }
-        self.open(key, swapped, hash, p, len, ingress, now_ns, now_ms)
+        self.open(key, swapped, hash, p, frame, ingress, now_ns, now_ms)
     }
 
     /// A packet of an existing session.
@@ -310,11 +393,18 @@ impl Engine {
         slot: u32,
         swapped: bool,
         p: &Parsed,
-        len: usize,
+        frame: &[u8],
         ingress: u8,
         now_ns: u64,
         now_ms: u32,
     ) -> Verdict {
+        let len = frame.len();
+        if self.table.value(slot).has(sf::DISCARD) {
+            // A refused flow's retransmissions: dropped fast, logged once already.
+            let action = Action::ALL[self.table.value(slot).pending_end as usize];
+            self.enforce(action, p, frame, ingress, now_ns);
+            return Verdict::Drop(DropReason::Policy);
+        }
         let session = self.table.value_mut(slot);
         let dir = if swapped == session.has(sf::CLIENT_IS_DST) {
             Dir::ClientToServer
@@ -368,7 +458,7 @@ impl Engine {
                     swapped,
                     p.key.hash64(),
                     p,
-                    len,
+                    frame,
                     ingress,
                     now_ns,
                     now_ms,
@@ -385,12 +475,26 @@ impl Engine {
         swapped: bool,
         hash: u64,
         p: &Parsed,
-        len: usize,
+        frame: &[u8],
         ingress: u8,
         now_ns: u64,
         now_ms: u32,
     ) -> Verdict {
-        let mut flags = if self.cfg.log_end { sf::LOG_END } else { 0 };
+        let len = frame.len();
+        // The security policy first: a stateless rule (`connection_tracking: false`) decides
+        // packet by packet, before any TCP state check, and opens nothing.
+        let decision = self.decide(p, ingress);
+        if !decision.connection_tracking {
+            if decision.action == Action::Allow {
+                self.counters
+                    .view()
+                    .add(WorkerBlock::STATELESS_FORWARDED, 1);
+                return Verdict::Forward;
+            }
+            self.enforce(decision.action, p, frame, ingress, now_ns);
+            return Verdict::Drop(DropReason::Policy);
+        }
+        let mut flags = if decision.log_end { sf::LOG_END } else { 0 };
         let mut app = crate::app::INCOMPLETE;
         let mut client_is_receiver = false;
         let (kind, tcp) = match p.key.proto {
@@ -437,6 +541,12 @@ impl Engine {
             // The client is the canonical key's destination.
             flags |= sf::CLIENT_IS_DST;
         }
+        let refused = decision.action != Action::Allow;
+        if refused {
+            // A short discard entry: its retransmissions are dropped fast and logged once.
+            flags |= sf::DISCARD | sf::LOG_END;
+            self.enforce(decision.action, p, frame, ingress, now_ns);
+        }
         let mut session = Session {
             tcp,
             start_ms: now_ms,
@@ -444,6 +554,13 @@ impl Engine {
             kind,
             flags,
             app,
+            rule: decision.rule,
+            // A discard entry keeps its action here (it never has an end reason pending).
+            pending_end: if refused {
+                decision.action as u8
+            } else {
+                NO_END
+            },
             ..Session::default()
         };
         let first_dir = if client_is_receiver {
@@ -457,10 +574,92 @@ impl Engine {
                 let c = self.counters.view();
                 c.add(WorkerBlock::SESSIONS_CREATED, 1);
                 self.arm(handle.index, now_ns);
+                if refused {
+                    self.finish(handle.index, EndReason::PolicyDeny, now_ns);
+                    return Verdict::Drop(DropReason::Policy);
+                }
                 Verdict::Forward
             }
+            Err(_) if refused => Verdict::Drop(DropReason::Policy),
             Err(_) => Verdict::Drop(DropReason::TableFull),
         }
+    }
+
+    /// The policy's decision for a flow's first packet (app not identified yet).
+    #[inline]
+    fn decide(&self, p: &Parsed, ingress: u8) -> Decision {
+        let zone = |port: u8| {
+            self.cfg
+                .port_zone
+                .get(port as usize)
+                .copied()
+                .unwrap_or(u8::MAX)
+        };
+        self.cfg.policy.lookup(&Query {
+            from_zone: zone(ingress),
+            to_zone: zone(self.egress_of(ingress)),
+            src: p.key.src,
+            dst: p.key.dst,
+            family: p.key.family,
+            proto: p.key.proto,
+            dport: p.key.dport,
+            app: None,
+        })
+    }
+
+    /// Sends what a refusing action sends: TCP resets (RFC 793 numbers, so stacks accept them)
+    /// or ICMP unreachables (rate-limited). `p` came in on `ingress` from the client.
+    fn enforce(&mut self, action: Action, p: &Parsed, frame: &[u8], ingress: u8, now_ns: u64) {
+        let tcp = p.key.proto == PROTO_TCP;
+        let (to_client, to_server, icmp) = match (action, tcp) {
+            (Action::Deny | Action::ResetBoth, true) => (true, true, None),
+            (Action::ResetClient, true) => (true, false, None),
+            (Action::ResetServer, true) => (false, true, None),
+            (Action::DropIcmp, _) => (false, false, Some(Unreachable::AdminProhibited)),
+            (Action::ResetClient | Action::ResetBoth | Action::ResetServer, false) => {
+                (false, false, Some(Unreachable::PortUnreachable))
+            }
+            _ => (false, false, None),
+        };
+        let back = ingress;
+        let onward = self.egress_of(ingress);
+        let mut sent = 0;
+        if to_client
+            && self
+                .emits
+                .push(back, |out| forge::tcp_reset_to_sender(frame, p, out))
+        {
+            sent += 1;
+        }
+        if to_server
+            && self
+                .emits
+                .push(onward, |out| forge::tcp_reset_to_receiver(frame, p, out))
+        {
+            sent += 1;
+        }
+        if let Some(kind) = icmp {
+            if self.icmp_errors.allow(now_ns)
+                && self
+                    .emits
+                    .push(back, |out| forge::icmp_unreachable(frame, p, kind, out))
+            {
+                sent += 1;
+            }
+        }
+        if sent > 0 {
+            self.counters.view().add(WorkerBlock::EMITTED, sent);
+        }
+    }
+
+    /// Packets the engine wants sent (after `process_burst`); the caller sends them, then calls
+    /// `clear_emits`.
+    pub fn emits(&self) -> &Emits {
+        &self.emits
+    }
+
+    pub fn clear_emits(&mut self) {
+        self.emits.clear();
     }
 
     /// A TCP packet that may not open a session: "Not a valid SYN packet".
@@ -516,6 +715,19 @@ impl Engine {
             r.rule = session.rule;
             r.app = session.app;
             r.end_reason = reason;
+            if session.has(sf::DISCARD) {
+                let action = Action::ALL
+                    .get(session.pending_end as usize)
+                    .copied()
+                    .unwrap_or(Action::Deny);
+                r.action = action;
+                r.subtype = if matches!(action, Action::Drop | Action::DropIcmp) {
+                    Subtype::Drop
+                } else {
+                    Subtype::Deny
+                };
+                r.drop_reason = Some(DropReason::Policy);
+            }
             self.counters.view().add_app(session.app as usize);
             r.packets_sent = session.packets[0] as u64;
             r.packets_received = session.packets[1] as u64;

@@ -34,6 +34,9 @@ pub mod session_flags {
     pub const CLIENT_IS_DST: u8 = 0x08;
     /// A handshake completed without its SYN-ACK was let through (`asymmetric_path: bypass`).
     pub const ASYMMETRIC: u8 = 0x10;
+    /// Refused by the policy: a short discard entry (PAN-OS discard timeouts) that drops the
+    /// flow's retransmissions; `pending_end` holds the rule's action.
+    pub const DISCARD: u8 = 0x20;
 }
 
 /// One session. The flow key lives in the table slot beside it (40 bytes); together they are
@@ -95,6 +98,13 @@ impl Session {
     /// The idle timeout that applies now, in ns.
     #[inline]
     pub fn timeout_ns(&self, t: &TimeoutsNs) -> u64 {
+        if self.has(session_flags::DISCARD) {
+            return match self.kind {
+                SessionKind::Tcp => t.discard_tcp,
+                SessionKind::Udp => t.discard_udp,
+                _ => t.discard_default,
+            };
+        }
         match self.kind {
             SessionKind::Tcp => match timeout_class(self.tcp.state()) {
                 TcpTimeoutClass::Init => t.tcp_init,
@@ -120,6 +130,9 @@ impl Session {
 
     /// CLI label of the state.
     pub fn state_label(&self) -> &'static str {
+        if self.has(session_flags::DISCARD) {
+            return "DISCARD";
+        }
         if self.has(session_flags::ENDED) {
             return "CLOSED";
         }

@@ -108,6 +108,10 @@ impl WorkerBlock {
     pub const BROKEN_HANDSHAKES: usize = 12;
     /// TCP segments that arrived after a hole in their direction's sequence space.
     pub const OUT_OF_ORDER: usize = 13;
+    /// Packets a stateless rule (`connection_tracking: false`) let through without a session.
+    pub const STATELESS_FORWARDED: usize = 14;
+    /// Packets the firewall sent itself (TCP resets, ICMP unreachables).
+    pub const EMITTED: usize = 15;
     pub const DROPS: usize = 16;
     pub const ENDS: usize = Self::DROPS + DropReason::COUNT;
     pub const NON_SYN: usize = Self::ENDS + EndReason::COUNT;
