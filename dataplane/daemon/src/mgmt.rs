@@ -14,7 +14,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam::channel::{bounded, Sender};
 use serde_json::json;
 use synwall_engine::api::{Request, Response, SessionFilter, SessionView, MAX_REQUEST_BYTES};
+use synwall_engine::config::Config;
 use synwall_engine::pipeline::split_session_id;
+use synwall_engine::policy::Policy;
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_engine::records::{flag_letters, NameTable, RecordRing};
 use synwall_engine::stats::{NicCounter, SegmentReader, SegmentWriter, WorkerBlock, STATE_RUNNING};
@@ -46,6 +48,8 @@ pub struct Mgmt<'a> {
     pub names: Arc<NameTable>,
     pub traffic_log: Option<PathBuf>,
     pub session_capacity: u64,
+    /// The config running now (reload compares the dataplane section against it).
+    pub running: Config,
 }
 
 fn unix_ns() -> u64 {
@@ -92,7 +96,13 @@ impl<'a> Mgmt<'a> {
         self.segment.set_state(STATE_RUNNING);
         while !terminate.load(Relaxed) {
             if rotate.swap(false, Relaxed) {
+                // SIGHUP: reopen the traffic log (logrotate) and reload the config.
                 log.reopen();
+                let r = self.reload();
+                match (r.ok, r.error) {
+                    (true, _) => eprintln!("synwall: SIGHUP: config reloaded: {}", r.data),
+                    (false, e) => eprintln!("synwall: SIGHUP: {}", e.unwrap_or_default()),
+                }
             }
             let drained = self.drain_records(&mut log);
             if last_nic.elapsed() >= Duration::from_millis(100) {
@@ -217,15 +227,85 @@ impl<'a> Mgmt<'a> {
                 Ok(f) => self.clear(f),
                 Err(e) => Response::error(e),
             },
+            ["reload"] => self.reload(),
             ["show", "interface", "all"] => Response::ok(
                 self.dpdk_ports.iter().map(|p| json!({"name": p.name(), "xstats": p.xstats()})).collect(),
             ),
             _ => Response::error(format!(
                 "unknown command {:?}; commands: show system status, show session all [filter ...], \
                  show session id N, clear session all [filter ...], clear session id N, \
-                 show counter global, show running config, show interface all",
+                 show counter global, show running config, show interface all, reload",
                 req.command
             )),
+        }
+    }
+
+    /// Reloads the config file: validated and compiled here, off the data path; on success each
+    /// worker swaps the policy in between bursts and re-checks its sessions. A bad config is
+    /// refused with its errors and the running one stays.
+    fn reload(&mut self) -> Response {
+        let text = match std::fs::read_to_string(&self.config_path) {
+            Ok(t) => t,
+            Err(e) => {
+                return Response::error(format!(
+                    "reload refused, running config kept: cannot read {}: {e}",
+                    self.config_path
+                ))
+            }
+        };
+        let config = match Config::from_yaml_str(&text) {
+            Ok(c) => c,
+            Err(e) => {
+                return Response::error(format!(
+                    "reload refused, running config kept; {} error(s):\n{e}",
+                    e.0.len()
+                ))
+            }
+        };
+        if config.dataplane != self.running.dataplane || config.control != self.running.control {
+            return Response::error(
+                "reload refused, running config kept: dataplane or control settings changed; restart \
+                 synwall for those (rules, objects, logging reload live)",
+            );
+        }
+        let policy = match Policy::compile(&config) {
+            Ok(p) => Arc::new(p),
+            Err(e) => return Response::error(format!("reload refused, running config kept: {e}")),
+        };
+        let port_zone: Vec<u8> = config
+            .dataplane
+            .ports
+            .iter()
+            .map(|p| policy.zone_id(&p.zone).unwrap_or(u8::MAX))
+            .collect();
+        let names = Arc::new(NameTable {
+            rules: config.rules.iter().map(|r| r.name.clone()).collect(),
+            ..(*self.names).clone()
+        });
+        let ended = self.ask(
+            |reply| WorkerRequest::Reload {
+                policy: Arc::clone(&policy),
+                port_zone: port_zone.clone(),
+                names: Arc::clone(&names),
+                reply,
+            },
+            None,
+        );
+        match ended {
+            Ok(n) => {
+                self.names = names;
+                self.config_text = text;
+                self.traffic_log = config
+                    .logging
+                    .as_ref()
+                    .and_then(|l| l.traffic.as_ref())
+                    .map(|t| t.path.clone());
+                self.running = config;
+                Response::ok(
+                    json!({"reloaded": true, "rules": policy.len(), "sessions_ended": n.iter().sum::<usize>()}),
+                )
+            }
+            Err(e) => Response::error(format!("reload incomplete: {e}")),
         }
     }
 

@@ -306,6 +306,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             .and_then(|l| l.traffic.as_ref())
             .map(|t| t.path.clone()),
         session_capacity: per_worker as u64 * nworkers_usize as u64,
+        running: plan.config.clone(),
     };
     if plan.config.dataplane.mode == DataplaneMode::Passthrough {
         eprintln!("synwall: WARNING: dataplane.mode is passthrough: no sessions, no policy; everything is forwarded");

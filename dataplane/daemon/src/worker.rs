@@ -13,6 +13,7 @@ use crossbeam::queue::ArrayQueue;
 use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_MAX};
 use synwall_engine::api::{SessionFilter, SessionView};
 use synwall_engine::pipeline::{Engine, Verdict};
+use synwall_engine::policy::Policy;
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_engine::records::NameTable;
 use synwall_engine::stats::{CounterBlock, WorkerBlock};
@@ -37,6 +38,13 @@ pub enum WorkerRequest {
     ClearId {
         id: u64,
         reply: Sender<bool>,
+    },
+    /// A new policy (reload): swap it in and re-check the sessions; answers how many ended.
+    Reload {
+        policy: Arc<Policy>,
+        port_zone: Vec<u8>,
+        names: Arc<NameTable>,
+        reply: Sender<usize>,
     },
 }
 
@@ -305,6 +313,15 @@ impl Worker {
                         now,
                         &self.names,
                     ));
+                }
+                WorkerRequest::Reload {
+                    policy,
+                    port_zone,
+                    names,
+                    reply,
+                } => {
+                    self.names = names;
+                    let _ = reply.send(self.engine.reload(policy, port_zone, now));
                 }
                 WorkerRequest::ClearId { id, reply } => {
                     let _ = reply.send(self.engine.clear_session(id, EndReason::Unknown, now));

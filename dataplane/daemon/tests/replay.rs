@@ -237,3 +237,52 @@ fn full_table_refuses_new_sessions_and_keeps_the_others() {
         "no session was pushed out"
     );
 }
+
+#[test]
+fn policy_refusal_ends_policy_deny_and_resets() {
+    // The same capture with a rule resetting port 80: the session is refused at its SYN (one
+    // discard entry, logged once as deny), its retransmissions dropped, resets forged.
+    let rules = r#"
+services: { web: { protocol: tcp, ports: ["80"] } }
+rules:
+  - { name: no-web, from: [trust], to: [untrust], service: [web], action: reset-both }
+  - { name: allow-out, from: [trust], to: [untrust], action: allow }
+"#;
+    let dir = tmpdir("policy");
+    let pcap = dir.join("in.pcap");
+    let cfg = dir.join("synwall.yaml");
+    let log = dir.join("log.jsonl");
+    write_capture(&pcap, Scenario::TcpFin, IpFamily::V4);
+    let base = BASE.split("rules:").next().unwrap();
+    std::fs::write(&cfg, format!("{base}{rules}")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_synwall"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["replay", "--json", "--pcap"])
+        .arg(&pcap)
+        .arg("--log")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let log = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(n(&s, "sessions", "policy-deny"), 1, "{s}");
+    assert_eq!(s["forwarded"], 0, "{s}");
+    assert!(n(&s, "dropped", "policy") >= 1, "{s}");
+    assert!(s["emitted"].as_u64().unwrap() >= 2, "a RST each way: {s}");
+    let recs: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 1, "{log}");
+    assert_eq!(recs[0]["subtype"], "deny");
+    assert_eq!(recs[0]["action"], "reset-both");
+    assert_eq!(recs[0]["rule"], "no-web");
+    assert_eq!(recs[0]["session_end_reason"], "policy-deny");
+}

@@ -748,7 +748,12 @@ impl Engine {
     /// Removes a session, first recording its end unless it has ended already (`None`).
     fn end_with(&mut self, slot: u32, reason: Option<EndReason>, now_ns: u64) {
         // A decided but unlogged reason (a closed TCP session) wins over aging.
-        let pending = self.table.value(slot).pending_end;
+        let v = self.table.value(slot);
+        let pending = if v.has(sf::DISCARD) {
+            NO_END
+        } else {
+            v.pending_end
+        };
         let reason = match (EndReason::ALL.get(pending as usize), reason) {
             (Some(&p), Some(EndReason::AgedOut)) => Some(p),
             (_, r) => r,
@@ -1011,5 +1016,57 @@ impl Engine {
             self.clear_session(id, reason, now_ns);
         }
         ids.len()
+    }
+}
+
+impl Engine {
+    /// Takes a new policy (a reload) and re-checks every live session against it: sessions it
+    /// now refuses end `policy-deny` (logged with the refusing rule's action), the others go on
+    /// untouched with their rule updated. Runs between bursts. Returns how many ended.
+    pub fn reload(&mut self, policy: Arc<Policy>, port_zone: Vec<u8>, now_ns: u64) -> usize {
+        self.cfg.policy = policy;
+        self.cfg.port_zone = port_zone;
+        let slots: Vec<u32> = self.table.live_slots().collect();
+        let mut ended = 0;
+        for slot in slots {
+            let s = *self.table.value(slot);
+            if s.has(sf::ENDED) || s.has(sf::DISCARD) {
+                continue;
+            }
+            let key = self.client_key(slot);
+            let zone = |port: u8| {
+                self.cfg
+                    .port_zone
+                    .get(port as usize)
+                    .copied()
+                    .unwrap_or(u8::MAX)
+            };
+            let app = crate::app::name(s.app);
+            let identified = s.app > crate::app::NON_SYN_TCP;
+            let d = self.cfg.policy.lookup(&Query {
+                from_zone: zone(s.ingress),
+                to_zone: zone(self.egress_of(s.ingress)),
+                src: key.src,
+                dst: key.dst,
+                family: key.family,
+                proto: key.proto,
+                dport: key.dport,
+                app: identified.then_some(app),
+            });
+            if d.action == Action::Allow {
+                self.table.value_mut(slot).rule = d.rule;
+                continue;
+            }
+            let v = self.table.value_mut(slot);
+            v.flags |= sf::DISCARD | sf::LOG_END;
+            v.pending_end = d.action as u8;
+            v.rule = d.rule;
+            self.end_with(slot, Some(EndReason::PolicyDeny), now_ns);
+            ended += 1;
+        }
+        self.counters
+            .view()
+            .set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+        ended
     }
 }
