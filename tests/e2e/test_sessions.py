@@ -158,3 +158,36 @@ def test_two_workers_hand_flows_to_their_owner(lab_factory):
     c = counters(lab)
     assert c["handoff_sent"] > 0 and c["handoff_received"] == c["handoff_sent"], c
     assert c["drops"]["non-syn"] == 0 and c["drops"]["handoff-full"] == 0, c
+
+
+def test_show_session_lists_a_live_curl_and_clear_ends_it(lab_factory):
+    lab = make_lab(lab_factory)
+    big = "0123456789abcdef" * 65536  # 1 MiB, fetched at 64 kB/s: the session lives ~16 s
+    lab.http_server(80, big)
+    curl = subprocess.Popen(["ip", "netns", "exec", lab.ns_client, "curl", "-sS", "-o", "/dev/null",
+                             "--limit-rate", "64k", "--max-time", "30", "--speed-time", "3",
+                             "--speed-limit", "1000", f"http://{SERVER_IP}/"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lab.servers.append(curl)
+    live = wait_for(lambda: lab.ctl("show", "session", "all", "destination-port", "80"))
+    assert len(live) == 1, live
+    s = live[0]
+    assert s["src"] == "10.77.0.1" and s["dst"] == SERVER_IP and s["proto"] == "tcp"
+    assert s["state"] == "ESTABLISHED" and s["from_zone"] == "trust" and s["to_zone"] == "untrust"
+    assert s["rule"] == "trust-to-untrust"
+    detail = lab.ctl("show", "session", "id", str(s["id"]))
+    assert detail["reverse_key"].startswith(f"{SERVER_IP}:80 -> 10.77.0.1:")
+    assert [t["side"] for t in detail["tcp_sides"]] == ["client", "server"]
+    assert detail["remaining_seconds"] > 0 and detail["packets_s2c"] > 0
+    table = lab.ctl("show", "session", "all", json_out=False)
+    assert str(s["id"]) in table.stdout and "ESTABLISHED" in table.stdout
+    cleared = lab.ctl("clear", "session", "id", str(s["id"]))
+    assert cleared["cleared"] == 1
+    assert lab.ctl("show", "session", "all", "destination-port", "80") == []
+    # The transfer cannot go on: its packets no longer have a session (non-SYN drops).
+    curl.wait(40)
+    assert curl.returncode != 0
+    assert counters(lab)["tcp_non_syn_drop"], counters(lab)
+    recs = wait_for(lambda: [e for e in traffic(lab) if e["session_id"] == s["id"]])
+    assert recs and recs[0]["subtype"] == "end", traffic(lab)
+    assert lab.ctl("clear", "session", "id", str(s["id"]), check=False).returncode != 0

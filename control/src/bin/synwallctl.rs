@@ -131,6 +131,91 @@ fn print_table(command: &str, data: &Value) {
             }
         }
         "show running config" => print!("{}", data["text"].as_str().unwrap_or("")),
+        c if c.starts_with("show session all") => {
+            println!(
+                "{:<20} {:<10} {:<8} {:<12} {:<9} {:<40} {:>8} {:>8}",
+                "id", "app", "state", "from->to", "proto", "source -> destination", "pkts", "bytes"
+            );
+            for v in data.as_array().into_iter().flatten() {
+                let flow = format!(
+                    "{}:{} -> {}:{}",
+                    t(&v["src"]),
+                    t(&v["sport"]),
+                    t(&v["dst"]),
+                    t(&v["dport"])
+                );
+                let pkts =
+                    v["packets_c2s"].as_u64().unwrap_or(0) + v["packets_s2c"].as_u64().unwrap_or(0);
+                let bytes =
+                    v["bytes_c2s"].as_u64().unwrap_or(0) + v["bytes_s2c"].as_u64().unwrap_or(0);
+                println!(
+                    "{:<20} {:<10} {:<8} {:<12} {:<9} {:<40} {:>8} {:>8}",
+                    t(&v["id"]),
+                    t(&v["app"]),
+                    t(&v["state"]),
+                    format!("{}->{}", t(&v["from_zone"]), t(&v["to_zone"])),
+                    t(&v["proto"]),
+                    flow,
+                    pkts,
+                    bytes
+                );
+            }
+            println!(
+                "total sessions shown: {}",
+                data.as_array().map_or(0, |a| a.len())
+            );
+        }
+        c if c.starts_with("show session id") => {
+            for key in [
+                "id",
+                "worker",
+                "state",
+                "app",
+                "rule",
+                "proto",
+                "src",
+                "sport",
+                "dst",
+                "dport",
+                "reverse_key",
+                "from_zone",
+                "to_zone",
+                "ingress",
+                "egress",
+                "packets_c2s",
+                "packets_s2c",
+                "bytes_c2s",
+                "bytes_s2c",
+                "start",
+                "timeout_seconds",
+                "remaining_seconds",
+            ] {
+                println!("{key:<18} {}", t(&data[key]));
+            }
+            for side in data["tcp_sides"].as_array().into_iter().flatten() {
+                println!(
+                    "tcp {:<14} flags seen {:<8} window scale {} max window {}",
+                    t(&side["side"]),
+                    t(&side["flags_seen"]),
+                    t(&side["window_scale"]),
+                    t(&side["max_window"])
+                );
+            }
+        }
+        "show counter global" => {
+            for (k, v) in data.as_object().into_iter().flatten() {
+                match v.as_object() {
+                    Some(map) => {
+                        for (name, n) in map {
+                            if n.as_u64().unwrap_or(0) > 0 {
+                                println!("{:<40} {}", format!("{k}.{name}"), t(n));
+                            }
+                        }
+                    }
+                    None => println!("{k:<40} {}", t(v)),
+                }
+            }
+        }
         _ => println!("{}", serde_json::to_string_pretty(data).unwrap_or_default()),
     }
 }

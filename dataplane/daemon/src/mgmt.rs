@@ -59,15 +59,58 @@ fn unix_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// Appends JSON lines to the traffic log; reopened when logrotate moves it (SIGHUP).
+/// Appends JSON lines to the traffic log (reopened when logrotate moves it: SIGHUP) and sends
+/// them as RFC 5424 syslog messages over UDP when `logging.syslog.target` is set.
 struct LogWriter {
     path: Option<PathBuf>,
     out: Option<BufWriter<File>>,
+    syslog: Option<std::net::UdpSocket>,
+    hostname: String,
+}
+
+/// Facility local0 (16), severity informational (6).
+const SYSLOG_PRI: u32 = 16 * 8 + 6;
+
+impl LogWriter {
+    /// One record as an RFC 5424 message: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID - MSG`.
+    fn send_syslog(&self, json_line: &str, time: &str) -> bool {
+        let Some(sock) = &self.syslog else {
+            return true;
+        };
+        let msg = format!(
+            "<{SYSLOG_PRI}>1 {time} {} synwall {} TRAFFIC - {}",
+            self.hostname,
+            std::process::id(),
+            json_line.trim_end()
+        );
+        sock.send(msg.as_bytes()).is_ok()
+    }
+
+    fn connect_syslog(target: Option<&str>) -> Option<std::net::UdpSocket> {
+        let target = target?;
+        let sock = std::net::UdpSocket::bind(("0.0.0.0", 0)).ok()?;
+        sock.set_nonblocking(true).ok()?;
+        match sock.connect(target) {
+            Ok(()) => Some(sock),
+            Err(e) => {
+                eprintln!("synwall: logging.syslog.target {target}: {e}");
+                None
+            }
+        }
+    }
 }
 
 impl LogWriter {
-    fn open(path: Option<PathBuf>) -> Self {
-        let mut w = LogWriter { path, out: None };
+    fn open(path: Option<PathBuf>, syslog: Option<&str>) -> Self {
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "-".into());
+        let mut w = LogWriter {
+            path,
+            out: None,
+            syslog: Self::connect_syslog(syslog),
+            hostname,
+        };
         w.reopen();
         w
     }
@@ -91,7 +134,7 @@ impl LogWriter {
 impl<'a> Mgmt<'a> {
     /// Serves until `terminate` is set; `rotate` (SIGHUP) reopens the traffic log.
     pub fn serve(&mut self, listener: &UnixListener, terminate: &AtomicBool, rotate: &AtomicBool) {
-        let mut log = LogWriter::open(self.traffic_log.clone());
+        let mut log = LogWriter::open(self.traffic_log.clone(), self.syslog_target());
         let mut last_nic = Instant::now() - Duration::from_secs(1);
         self.segment.set_state(STATE_RUNNING);
         while !terminate.load(Relaxed) {
@@ -128,9 +171,17 @@ impl<'a> Mgmt<'a> {
 
     /// Final drain after the workers stopped.
     pub fn finish(&mut self) {
-        let mut log = LogWriter::open(self.traffic_log.clone());
+        let mut log = LogWriter::open(self.traffic_log.clone(), self.syslog_target());
         self.drain_records(&mut log);
         self.copy_nic_counters();
+    }
+
+    fn syslog_target(&self) -> Option<&str> {
+        self.running
+            .logging
+            .as_ref()
+            .and_then(|l| l.syslog.as_ref())
+            .map(|s| s.target.as_str())
     }
 
     fn drain_records(&mut self, log: &mut LogWriter) -> usize {
@@ -145,6 +196,9 @@ impl<'a> Mgmt<'a> {
                         self.segment.add_records_dropped(1);
                         continue;
                     }
+                }
+                if !log.send_syslog(&line, &synwall_engine::records::rfc3339(r.time_ns)) {
+                    self.segment.add_records_dropped(1);
                 }
                 n += 1;
             }

@@ -578,6 +578,18 @@ impl Engine {
                     self.finish(handle.index, EndReason::PolicyDeny, now_ns);
                     return Verdict::Drop(DropReason::Policy);
                 }
+                if decision.log_start {
+                    let mut r = self.record_of(&p.key, ingress, now_ns);
+                    if client_is_receiver {
+                        let k = p.key.reversed();
+                        (r.src, r.dst, r.sport, r.dport) = (k.src, k.dst, k.sport, k.dport);
+                    }
+                    r.subtype = Subtype::Start;
+                    r.session_id = session_id(self.cfg.worker, handle.index, handle.generation);
+                    r.rule = decision.rule;
+                    r.end_reason = EndReason::NotApplicable;
+                    self.push_record(r);
+                }
                 Verdict::Forward
             }
             Err(_) if refused => Verdict::Drop(DropReason::Policy),
