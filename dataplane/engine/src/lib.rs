@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod appid;
 pub mod capture;
 pub mod config;
 pub mod dir;

@@ -1,0 +1,449 @@
+use super::*;
+use crate::app;
+
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+
+/// Feed one payload on a fresh state.
+fn one(proto: u8, from_client: bool, p: &[u8]) -> Option<u16> {
+    let mut st = AppState::default();
+    let mut sni = [0u8; 48];
+    inspect(&mut st, proto, from_client, p, &mut sni)
+}
+
+fn tls_client_hello(sni: &str, tls13: bool) -> Vec<u8> {
+    let mut ext = Vec::new();
+    // server_name
+    let name = sni.as_bytes();
+    let mut sn = Vec::new();
+    sn.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    sn.push(0);
+    sn.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sn.extend_from_slice(name);
+    // a preceding extension (ec_point_formats) so the walker must skip one
+    ext.extend_from_slice(&[0x00, 0x0b, 0x00, 0x02, 0x01, 0x00]);
+    ext.extend_from_slice(&[0x00, 0x00]);
+    ext.extend_from_slice(&(sn.len() as u16).to_be_bytes());
+    ext.extend_from_slice(&sn);
+    if tls13 {
+        // supported_versions: TLS 1.3
+        ext.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]);
+    }
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[0x11; 32]); // random
+    body.push(32);
+    body.extend_from_slice(&[0x22; 32]); // session id
+    body.extend_from_slice(&[0x00, 0x04, 0x13, 0x01, 0xc0, 0x2f]); // cipher suites
+    body.extend_from_slice(&[0x01, 0x00]); // compression: null
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut hs = vec![0x01];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+fn dns_query(name: &str) -> Vec<u8> {
+    let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.split('.') {
+        p.push(label.len() as u8);
+        p.extend_from_slice(label.as_bytes());
+    }
+    p.push(0);
+    p.extend_from_slice(&[0, 1, 0, 1]);
+    p
+}
+
+fn dhcp_discover() -> Vec<u8> {
+    let mut p = vec![0u8; 300];
+    p[0] = 1; // BOOTREQUEST
+    p[1] = 1;
+    p[2] = 6;
+    p[236..240].copy_from_slice(&[0x63, 0x82, 0x53, 0x63]);
+    p[240] = 53;
+    p[241] = 1;
+    p[242] = 1;
+    p[243] = 255;
+    p
+}
+
+/// Deterministic xorshift bytes.
+fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn appid_names_table() {
+    assert_eq!((app::INCOMPLETE, app::NON_SYN_TCP), (0, 6));
+    assert_eq!(app::name(app::WEB_BROWSING), "web-browsing");
+    assert_eq!(app::name(app::ICMP), "icmp");
+    assert_eq!(app::id("ms-rdp"), Some(app::MS_RDP));
+    assert_eq!(app::APP_NAMES.len(), 26);
+    for id in app::WEB_BROWSING..=app::SNMP {
+        assert!(!default_ports(id).is_empty(), "{}", app::name(id));
+    }
+}
+
+#[test]
+fn appid_each_named_app() {
+    let mysql = {
+        let mut g = vec![0u8; 4];
+        g.push(10);
+        g.extend_from_slice(b"8.0.36\0");
+        g.extend_from_slice(&[1, 0, 0, 0]);
+        g.extend_from_slice(b"abcdefgh\0");
+        g.extend_from_slice(&[0xff, 0xf7, 0x21, 0x02, 0x00]);
+        let len = g.len() - 4;
+        g[0] = len as u8;
+        g
+    };
+    let pg_startup = {
+        let mut m = vec![0, 0, 0, 0, 0x00, 0x03, 0x00, 0x00];
+        m.extend_from_slice(b"user\0alice\0database\0db\0\0");
+        let len = m.len() as u32;
+        m[..4].copy_from_slice(&len.to_be_bytes());
+        m
+    };
+    let mut dns_tcp = Vec::new();
+    let q = dns_query("example.com");
+    dns_tcp.extend_from_slice(&(q.len() as u16).to_be_bytes());
+    dns_tcp.extend_from_slice(&q);
+    let mut ntp = vec![0u8; 48];
+    ntp[0] = 0x23; // v4, client
+    let snmp: &[u8] = &[
+        0x30, 0x26, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0, 0x19,
+        0x02, 0x04, 0x12, 0x34, 0x56, 0x78, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0b, 0x30,
+        0x09, 0x06, 0x05, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x05, 0x00,
+    ];
+    let mut quic = vec![0xc3, 0x00, 0x00, 0x00, 0x01, 0x08];
+    quic.extend_from_slice(&random_bytes(7, 1200));
+    let rdp: &[u8] = &[
+        0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08, 0x00,
+        0x03, 0x00, 0x00, 0x00,
+    ];
+
+    let cases: Vec<(u8, bool, Vec<u8>, u16)> = vec![
+        (
+            TCP,
+            true,
+            b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.0\r\n\r\n"
+                .to_vec(),
+            app::WEB_BROWSING,
+        ),
+        (
+            TCP,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            app::WEB_BROWSING,
+        ),
+        (
+            TCP,
+            true,
+            b"POST /api HTTP/1.0\r\n\r\n".to_vec(),
+            app::WEB_BROWSING,
+        ),
+        (TCP, true, tls_client_hello("example.com", false), app::SSL),
+        (TCP, true, tls_client_hello("example.com", true), app::SSL),
+        (UDP, true, dns_query("example.com"), app::DNS),
+        (TCP, true, dns_tcp, app::DNS),
+        (TCP, false, b"SSH-2.0-OpenSSH_9.6\r\n".to_vec(), app::SSH),
+        (TCP, true, b"SSH-1.99-client\r\n".to_vec(), app::SSH),
+        (
+            TCP,
+            false,
+            b"220 mail.example.com ESMTP Postfix\r\n".to_vec(),
+            app::SMTP,
+        ),
+        (
+            TCP,
+            true,
+            b"EHLO client.example.com\r\n".to_vec(),
+            app::SMTP,
+        ),
+        (TCP, false, b"220 (vsFTPd 3.0.5)\r\n".to_vec(), app::FTP),
+        (TCP, true, b"USER anonymous\r\n".to_vec(), app::FTP),
+        (TCP, false, b"+OK POP3 server ready\r\n".to_vec(), app::POP3),
+        (
+            TCP,
+            false,
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n".to_vec(),
+            app::IMAP,
+        ),
+        (
+            TCP,
+            true,
+            b"a001 LOGIN alice secret\r\n".to_vec(),
+            app::IMAP,
+        ),
+        (TCP, true, b"A1 CAPABILITY\r\n".to_vec(), app::IMAP),
+        (UDP, true, ntp, app::NTP),
+        (UDP, true, dhcp_discover(), app::DHCP),
+        (
+            UDP,
+            true,
+            b"INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP pc33\r\n\r\n".to_vec(),
+            app::SIP,
+        ),
+        (TCP, false, b"SIP/2.0 200 OK\r\n\r\n".to_vec(), app::SIP),
+        (
+            TCP,
+            true,
+            {
+                let mut b = b"\x13BitTorrent protocol".to_vec();
+                b.extend_from_slice(&[0; 8]);
+                b.extend_from_slice(&[0xab; 40]);
+                b
+            },
+            app::BITTORRENT,
+        ),
+        (UDP, true, quic, app::QUIC),
+        (TCP, true, rdp.to_vec(), app::MS_RDP),
+        (TCP, false, mysql, app::MYSQL),
+        (TCP, true, pg_startup, app::POSTGRES),
+        (
+            TCP,
+            true,
+            vec![0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f],
+            app::POSTGRES,
+        ),
+        (UDP, true, snmp.to_vec(), app::SNMP),
+    ];
+    let mut named = std::collections::HashSet::new();
+    for (proto, client, p, want) in &cases {
+        assert_eq!(
+            one(*proto, *client, p),
+            Some(*want),
+            "{} payload {:?}",
+            app::name(*want),
+            String::from_utf8_lossy(&p[..p.len().min(40)])
+        );
+        named.insert(*want);
+    }
+    assert!(named.len() >= 17);
+}
+
+#[test]
+fn appid_sni_extraction() {
+    for tls13 in [false, true] {
+        let mut st = AppState::for_ports(50000, 443);
+        let mut sni = [0xffu8; 48];
+        let hello = tls_client_hello("example.com", tls13);
+        assert_eq!(
+            inspect(&mut st, TCP, true, &hello, &mut sni),
+            Some(app::SSL)
+        );
+        assert_eq!(sni_str(&sni), "example.com");
+        assert!(st.decided());
+    }
+    // Long names are truncated to 48 bytes, no panic.
+    let long = "a".repeat(60) + ".example.com";
+    let mut sni = [0u8; 48];
+    assert_eq!(
+        signatures::tls_sni(&tls_client_hello(&long, false), &mut sni),
+        Some(long.len())
+    );
+    assert_eq!(sni_str(&sni), &long[..48]);
+    // Truncated hello: still ssl, no SNI.
+    let hello = tls_client_hello("example.com", false);
+    let mut sni = [0u8; 48];
+    assert_eq!(one(TCP, true, &hello[..20]), Some(app::SSL));
+    assert_eq!(signatures::tls_sni(&hello[..60], &mut sni), None);
+    assert_eq!(sni_str(&sni), "");
+}
+
+#[test]
+fn appid_content_not_ports() {
+    // HTTP on 8081 is web-browsing (ports never reach the matcher).
+    let mut st = AppState::for_ports(40000, 8081);
+    let mut sni = [0u8; 48];
+    let get = b"GET / HTTP/1.1\r\nHost: x:8081\r\n\r\n";
+    assert_eq!(
+        inspect(&mut st, TCP, true, get, &mut sni),
+        Some(app::WEB_BROWSING)
+    );
+    // After the decision, nothing more.
+    assert_eq!(inspect(&mut st, TCP, true, get, &mut sni), None);
+
+    // Random bytes to port 80: unknown-tcp once 512 bytes are crossed (220+100+220).
+    let mut st = AppState::for_ports(40000, 80);
+    let junk = random_bytes(42, 220);
+    assert_eq!(inspect(&mut st, TCP, true, &junk, &mut sni), None);
+    assert_eq!(inspect(&mut st, TCP, false, &junk[..100], &mut sni), None);
+    assert_eq!(
+        inspect(&mut st, TCP, true, &junk, &mut sni),
+        Some(app::UNKNOWN_TCP)
+    );
+    // Packet threshold: 4 small packets.
+    let mut st = AppState::for_ports(40000, 80);
+    for i in 0..3 {
+        assert_eq!(inspect(&mut st, TCP, i % 2 == 0, b"zzzz", &mut sni), None);
+    }
+    assert_eq!(
+        inspect(&mut st, TCP, true, b"zzzz", &mut sni),
+        Some(app::UNKNOWN_TCP)
+    );
+}
+
+#[test]
+fn appid_final_reasons() {
+    let mut sni = [0u8; 48];
+    // No payload: incomplete (with or without handshake).
+    let st = AppState::default();
+    assert_eq!(final_reason(&st, TCP, true, false), app::INCOMPLETE);
+    assert_eq!(final_reason(&st, TCP, false, false), app::INCOMPLETE);
+    // A few bytes then end: insufficient-data.
+    let mut st = AppState::for_ports(40000, 80);
+    assert_eq!(inspect(&mut st, TCP, true, b"hi\r\n", &mut sni), None);
+    assert_eq!(final_reason(&st, TCP, true, false), app::INSUFFICIENT_DATA);
+    assert_eq!(final_reason(&st, TCP, false, false), app::INCOMPLETE);
+    // UDP with payload, no answer: unknown-udp; no payload: incomplete.
+    let mut st = AppState::default();
+    assert_eq!(inspect(&mut st, UDP, true, b"hello there", &mut sni), None);
+    assert_eq!(final_reason(&st, UDP, false, false), app::UNKNOWN_UDP);
+    assert_eq!(
+        final_reason(&AppState::default(), UDP, false, false),
+        app::INCOMPLETE
+    );
+    // ICMP.
+    let st = AppState::default();
+    assert_eq!(final_reason(&st, 1, false, true), app::PING);
+    assert_eq!(final_reason(&st, 58, false, true), app::PING);
+    assert_eq!(final_reason(&st, 1, false, false), app::ICMP);
+    assert_eq!(final_reason(&st, 47, false, false), app::NOT_APPLICABLE);
+    // Non TCP/UDP never decides in inspect.
+    let mut st = AppState::default();
+    assert_eq!(inspect(&mut st, 1, true, b"abcdefgh", &mut sni), None);
+}
+
+#[test]
+fn appid_udp_threshold_and_p2p() {
+    let mut sni = [0u8; 48];
+    // Printable, unmatched: unknown-udp after one packet each way.
+    let mut st = AppState::default();
+    assert_eq!(
+        inspect(&mut st, UDP, true, b"hello hello hello", &mut sni),
+        None
+    );
+    assert_eq!(
+        inspect(&mut st, UDP, false, b"world world world", &mut sni),
+        Some(app::UNKNOWN_UDP)
+    );
+    // Two packets one way: decided too.
+    let mut st = AppState::default();
+    assert_eq!(inspect(&mut st, UDP, true, b"abc", &mut sni), None);
+    assert_eq!(
+        inspect(&mut st, UDP, true, b"abc", &mut sni),
+        Some(app::UNKNOWN_UDP)
+    );
+    // High entropy both ways: unknown-p2p.
+    let mut st = AppState::default();
+    assert_eq!(
+        inspect(&mut st, UDP, true, &random_bytes(1, 120), &mut sni),
+        None
+    );
+    assert_eq!(
+        inspect(&mut st, UDP, false, &random_bytes(2, 120), &mut sni),
+        Some(app::UNKNOWN_P2P)
+    );
+    // TCP: p2p only with both ports >= 1024.
+    let mut st = AppState::for_ports(40000, 51413);
+    assert_eq!(
+        inspect(&mut st, TCP, true, &random_bytes(3, 100), &mut sni),
+        None
+    );
+    assert_eq!(
+        inspect(&mut st, TCP, false, &random_bytes(4, 600), &mut sni),
+        Some(app::UNKNOWN_P2P)
+    );
+    let mut st = AppState::for_ports(40000, 80);
+    assert_eq!(
+        inspect(&mut st, TCP, true, &random_bytes(3, 100), &mut sni),
+        None
+    );
+    assert_eq!(
+        inspect(&mut st, TCP, false, &random_bytes(4, 600), &mut sni),
+        Some(app::UNKNOWN_TCP)
+    );
+    assert!(high_entropy(&random_bytes(9, 64)));
+    assert!(!high_entropy(
+        b"GET / HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"
+    ));
+    assert!(!high_entropy(&[0u8; 64]));
+}
+
+#[test]
+fn appid_default_ports() {
+    assert!(is_default_port("web-browsing", 6, 80));
+    assert!(!is_default_port("web-browsing", 6, 8080));
+    assert!(!is_default_port("web-browsing", 17, 80));
+    assert!(is_default_port("dns", 17, 53) && is_default_port("dns", 6, 53));
+    assert!(is_default_port("dhcp", 17, 67) && is_default_port("dhcp", 17, 68));
+    assert!(is_default_port("bittorrent", 6, 6885) && !is_default_port("bittorrent", 6, 6890));
+    assert!(is_default_port("snmp", 17, 162) && !is_default_port("snmp", 6, 161));
+    assert!(is_default_port("smtp", 6, 587));
+    assert!(is_default_port("ping", 1, 0));
+    assert!(!is_default_port("unknown-tcp", 6, 80));
+    assert!(!is_default_port("no-such-app", 6, 80));
+    let hook: fn(&str, u8, u16) -> bool = is_default_port;
+    assert!(hook("ssl", 6, 443));
+}
+
+#[test]
+fn appid_fuzz_never_panics() {
+    let mut sni = [0u8; 48];
+    let seeds: Vec<Vec<u8>> = vec![
+        tls_client_hello("example.com", true),
+        dns_query("example.com"),
+        dhcp_discover(),
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        vec![0x30, 0x82, 0x00, 0x10, 0x02, 0x01, 0x03, 0x30],
+        vec![0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0],
+        vec![0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f],
+        random_bytes(5, 3000),
+    ];
+    for s in &seeds {
+        for cut in 0..=s.len().min(400) {
+            for proto in [TCP, UDP, 1, 132] {
+                for client in [true, false] {
+                    let _ = one(proto, client, &s[..cut]);
+                    let _ = signatures::tls_sni(&s[..cut], &mut sni);
+                }
+            }
+        }
+    }
+    for seed in 1..3000u64 {
+        let n = (seed as usize * 7919) % 300;
+        let mut p = random_bytes(seed, n);
+        // Bias towards signature starts.
+        if let Some(b) = p.first_mut() {
+            *b = [0x16, 0x30, 0x03, b'G', 0xc3, 0x13][seed as usize % 6];
+        }
+        let mut st = AppState::for_ports(1024 + seed as u16, 2000);
+        for i in 0..6 {
+            let proto = if seed % 2 == 0 { TCP } else { UDP };
+            if inspect(&mut st, proto, i % 2 == 0, &p, &mut sni).is_some() {
+                break;
+            }
+        }
+        let _ = final_reason(&st, TCP, true, false);
+    }
+    // Large payload: only 2 KB looked at.
+    let big = vec![b'A'; 70_000];
+    let mut st = AppState::default();
+    assert_eq!(
+        inspect(&mut st, TCP, true, &big, &mut sni),
+        Some(app::UNKNOWN_TCP)
+    );
+    assert_eq!(st.c2s_bytes, u16::MAX);
+}
