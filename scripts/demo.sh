@@ -29,6 +29,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 echo "==> building synwall (release)"
 cargo build --release --workspace --bins --quiet
@@ -71,6 +72,7 @@ ip -n "$NS_SERVER" addr add 10.10.0.2/24 dev "$2"
 
 mkdir -p "$WORK/www"
 echo "hello through synwall" > "$WORK/www/index.html"
+head -c 200000 /dev/zero > "$WORK/www/big.bin"
 (cd "$WORK/www" && exec ip netns exec "$NS_SERVER" python3 -m http.server 80 --bind 10.10.0.2 >/dev/null 2>&1) &
 HTTP_PID=$!
 for _ in $(seq 50); do ip netns exec "$NS_SERVER" ss -ltn | grep -q ':80 ' && break; sleep 0.1; done
@@ -82,12 +84,25 @@ for i in 1 2 3 4 5; do
   ip netns exec "$NS_CLIENT" curl -sS --max-time 5 http://10.10.0.2/index.html
 done
 
+echo "==> a connection held open, as synwallctl show session all sees it"
+ip netns exec "$NS_CLIENT" curl -sS -o /dev/null --limit-rate 50k --max-time 10 http://10.10.0.2/big.bin &
+CURL_PID=$!
+sleep 1
+"$BIN/synwallctl" --socket "$SOCKET" show session all
+wait "$CURL_PID" || true
 echo "==> synwallctl show system status"
 "$BIN/synwallctl" --socket "$SOCKET" show system status
+echo "==> synwallctl show counter global (non-zero counters)"
+"$BIN/synwallctl" --socket "$SOCKET" show counter global
+echo "==> synwallctl clear session all, then the traffic log (one JSON line per ended session)"
+"$BIN/synwallctl" --socket "$SOCKET" --json clear session all
+sleep 1
+LOGFILE=$(sed -n 's/^ *traffic: *{ *path: *\([^ }]*\).*/\1/p' "$CONFIG" | head -1)
+[ -n "$LOGFILE" ] && tail -n 3 "$LOGFILE" || true
 if [ -n "$CONTROL_PID" ]; then
   LISTEN=$(sed -n 's/^ *metrics_listen: *//p' "$CONFIG" | head -1)
   sleep 1
   echo "==> a few metrics from synwall-control at http://$LISTEN/metrics"
-  curl -sS --max-time 5 "http://$LISTEN/metrics" | grep -E '^synwall_(port_packets_total|session_end_total|sessions_)' | head -20 || true
+  curl -sS --max-time 5 "http://$LISTEN/metrics" | grep -E '^synwall_(port_packets_total|session_end_total\{reason="(tcp-fin|aged-out)"|sessions_|dataplane_up)' | head -20 || true
 fi
 echo "==> stopping (SIGTERM); the TAP interfaces vanish with the ports"

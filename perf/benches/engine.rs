@@ -71,7 +71,10 @@ fn run_all(e: &mut Engine, refs: &[&[u8]], ports: &[u8], mut now: u64) -> (usize
     for (f, p) in refs.chunks(BURST).zip(ports.chunks(BURST)) {
         e.process_burst(now, f, p, &mut v[..f.len()]);
         e.clear_emits();
-        fwd += v[..f.len()].iter().filter(|v| **v == Verdict::Forward).count();
+        fwd += v[..f.len()]
+            .iter()
+            .filter(|v| **v == Verdict::Forward)
+            .count();
         now += 1_000;
     }
     (fwd, now)
@@ -97,9 +100,18 @@ fn bench_established(c: &mut Criterion) {
     let mut pos = 0usize;
     g.bench_function("established/udp_100k", |b| {
         b.iter(|| {
-            e.process_burst(now, &refs[pos..pos + BURST], &ports[pos..pos + BURST], &mut v);
+            e.process_burst(
+                now,
+                &refs[pos..pos + BURST],
+                &ports[pos..pos + BURST],
+                &mut v,
+            );
             e.clear_emits();
-            pos = if pos + BURST == refs.len() { 0 } else { pos + BURST };
+            pos = if pos + BURST == refs.len() {
+                0
+            } else {
+                pos + BURST
+            };
             now += 1_000;
         })
     });
@@ -118,7 +130,11 @@ fn bench_cps(c: &mut Criterion) {
         {
             let mut e = engine(&cfg, SCENARIO_EPOCH_NS);
             let (fwd, _) = run_all(&mut e, &refs, &ports, SCENARIO_EPOCH_NS);
-            eprintln!("{name}: {fwd}/{} forwarded, {} sessions", refs.len(), e.active_sessions());
+            eprintln!(
+                "{name}: {fwd}/{} forwarded, {} sessions",
+                refs.len(),
+                e.active_sessions()
+            );
             assert_eq!(e.active_sessions(), refs.len());
         }
         let mut now = SCENARIO_EPOCH_NS;
@@ -137,7 +153,12 @@ fn bench_cps(c: &mut Criterion) {
                         pos = 0;
                         t0 = Instant::now();
                     }
-                    e.process_burst(now, &refs[pos..pos + BURST], &ports[pos..pos + BURST], &mut v);
+                    e.process_burst(
+                        now,
+                        &refs[pos..pos + BURST],
+                        &ports[pos..pos + BURST],
+                        &mut v,
+                    );
                     e.clear_emits();
                     pos += BURST;
                     now += 1_000;

@@ -17,7 +17,12 @@ use synwall_engine::policy::{Policy, Query};
 
 const QUERIES: usize = 4096;
 
-fn queries(policy: &Policy, shapes: &[common::RuleShape], hit: bool, seed: u64) -> Vec<Query<'static>> {
+fn queries(
+    policy: &Policy,
+    shapes: &[common::RuleShape],
+    hit: bool,
+    seed: u64,
+) -> Vec<Query<'static>> {
     let trust = policy.zone_id("trust").unwrap();
     let untrust = policy.zone_id("untrust").unwrap();
     let mut rng = Rng(seed);
@@ -29,7 +34,11 @@ fn queries(policy: &Policy, shapes: &[common::RuleShape], hit: bool, seed: u64) 
                     [r.src[0], r.src[1], r.src[2], rng.below(256) as u8],
                     [r.dst[0], r.dst[1], r.dst[2], rng.below(256) as u8],
                 );
-                let (from_zone, to_zone) = if r.forward { (trust, untrust) } else { (untrust, trust) };
+                let (from_zone, to_zone) = if r.forward {
+                    (trust, untrust)
+                } else {
+                    (untrust, trust)
+                };
                 Query {
                     from_zone,
                     to_zone,
@@ -64,18 +73,30 @@ fn bench_policy(c: &mut Criterion) {
         let (yaml, shapes) = rules_yaml(n, 42 + n as u64);
         let config = Config::from_yaml_str(&yaml).expect("valid config");
         let policy = Policy::compile(&config).expect("compiles");
-        eprintln!("policy of {n} rules: {} bytes compiled", policy.memory_bytes());
+        eprintln!(
+            "policy of {n} rules: {} bytes compiled",
+            policy.memory_bytes()
+        );
         for hit in [true, false] {
             let qs = queries(&policy, &shapes, hit, n as u64 * 3 + hit as u64);
-            let matched = qs.iter().filter(|q| policy.lookup(q).default_rule.is_none()).count();
-            eprintln!("  {} queries: {matched}/{QUERIES} match a rule", if hit { "hit" } else { "miss" });
-            g.bench_function(format!("{}/{n}_rules", if hit { "hit" } else { "miss" }), |b| {
-                b.iter(|| {
-                    for q in &qs {
-                        black_box(policy.lookup(black_box(q)));
-                    }
-                })
-            });
+            let matched = qs
+                .iter()
+                .filter(|q| policy.lookup(q).default_rule.is_none())
+                .count();
+            eprintln!(
+                "  {} queries: {matched}/{QUERIES} match a rule",
+                if hit { "hit" } else { "miss" }
+            );
+            g.bench_function(
+                format!("{}/{n}_rules", if hit { "hit" } else { "miss" }),
+                |b| {
+                    b.iter(|| {
+                        for q in &qs {
+                            black_box(policy.lookup(black_box(q)));
+                        }
+                    })
+                },
+            );
         }
     }
     g.finish();

@@ -111,4 +111,3 @@ fn config() -> Criterion {
 
 criterion_group! { name = benches; config = config(); targets = bench_lookup, bench_churn }
 criterion_main!(benches);
-

@@ -29,7 +29,9 @@ fn bench_arm(c: &mut Criterion) {
     g.throughput(Throughput::Elements(BATCH as u64));
     let mut rng = Rng(7);
     let mut w = armed_wheel(&mut rng);
-    let deadlines: Vec<u64> = (0..1 << 16).map(|_| START_NS + 1 + rng.below(SPAN_NS)).collect();
+    let deadlines: Vec<u64> = (0..1 << 16)
+        .map(|_| START_NS + 1 + rng.below(SPAN_NS))
+        .collect();
     let (mut idx, mut d) = (0u32, 0usize);
     g.bench_function("arm/1M_armed", |b| {
         b.iter(|| {

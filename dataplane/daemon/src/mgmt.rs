@@ -322,7 +322,9 @@ impl<'a> Mgmt<'a> {
                  synwall for those (rules, objects, logging reload live)",
             );
         }
-        let policy = match Policy::compile(&config) {
+        let policy = match Policy::compile(&config)
+            .map(|p| p.with_app_default(synwall_engine::appid::is_default_port))
+        {
             Ok(p) => Arc::new(p),
             Err(e) => return Response::error(format!("reload refused, running config kept: {e}")),
         };

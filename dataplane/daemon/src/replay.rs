@@ -72,7 +72,11 @@ pub fn replay(config: &Config, args: &ReplayArgs) -> Result<(), String> {
 
     let counters = CounterBlock::standalone();
     let ring = Arc::new(RecordRing::new(RING));
-    let policy = Arc::new(Policy::compile(config).map_err(|e| format!("policy: {e}"))?);
+    let policy = Arc::new(
+        Policy::compile(config)
+            .map(|p| p.with_app_default(synwall_engine::appid::is_default_port))
+            .map_err(|e| format!("policy: {e}"))?,
+    );
     let mut cfg = EngineConfig::from_config(config, policy, 0, 1);
     cfg.capacity = cfg
         .capacity

@@ -184,7 +184,11 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    let policy = Arc::new(Policy::compile(&plan.config).map_err(|e| format!("policy: {e}"))?);
+    let policy = Arc::new(
+        Policy::compile(&plan.config)
+            .map(|p| p.with_app_default(synwall_engine::appid::is_default_port))
+            .map_err(|e| format!("policy: {e}"))?,
+    );
     let per_worker =
         EngineConfig::from_config(&plan.config, Arc::clone(&policy), 0, nworkers_usize).capacity;
     let info = SegmentInfo {

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use crate::appid::{self, AppState};
 use crate::config::{AsymmetricPath, Config, TimeoutsNs};
 use crate::dir::Dir;
 use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
@@ -165,7 +166,16 @@ pub struct Engine {
     /// Packets the engine sends (resets, unreachables), collected during a burst.
     emits: Emits,
     icmp_errors: RateLimit,
+    /// App-ID's per-session state, by slot: touched only until the application is decided, so
+    /// it lives beside the table rather than in the hot session struct.
+    app_states: Vec<AppState>,
+    /// TLS server names of live sessions, by slot; bounded (a full map stores no more names).
+    snis: hashbrown::HashMap<u32, [u8; 48]>,
+    sni_capacity: usize,
 }
+
+/// TLS server names kept at once per worker (for the `sni` log field).
+pub const SNI_CAPACITY: usize = 65_536;
 
 /// Most packets the engine may send per burst; more are not sent (the flow retransmits).
 pub const MAX_EMITS: usize = 32;
@@ -270,6 +280,9 @@ impl Engine {
                 tokens: 0,
                 second: 0,
             },
+            app_states: vec![AppState::default(); cfg.capacity as usize],
+            snis: hashbrown::HashMap::with_capacity(SNI_CAPACITY.min(cfg.capacity as usize)),
+            sni_capacity: SNI_CAPACITY.min(cfg.capacity as usize),
             cfg,
         }
     }
@@ -402,7 +415,7 @@ impl Engine {
         if self.table.value(slot).has(sf::DISCARD) {
             // A refused flow's retransmissions: dropped fast, logged once already.
             let action = Action::ALL[self.table.value(slot).pending_end as usize];
-            self.enforce(action, p, frame, ingress, now_ns);
+            self.enforce(action, p, frame, ingress, now_ns, true);
             return Verdict::Drop(DropReason::Policy);
         }
         let session = self.table.value_mut(slot);
@@ -413,6 +426,9 @@ impl Engine {
         };
         if session.kind != SessionKind::Tcp {
             session.count(dir, len, now_ms);
+            if !session.has(sf::APP_DECIDED) && p.payload_len > 0 {
+                return self.identify(slot, dir, p, frame, ingress, now_ns);
+            }
             return Verdict::Forward;
         }
         let verdict = session.tcp.on_segment(dir, &segment(p), &self.cfg.tcp);
@@ -428,7 +444,9 @@ impl Engine {
             c.add(WorkerBlock::OUT_OF_ORDER, verdict.out_of_order as u64);
         }
         let ended = session.has(sf::ENDED);
+        let inspect = !session.has(sf::APP_DECIDED) && p.payload_len > 0;
         match verdict.action {
+            TcpAction::Accept if inspect => self.identify(slot, dir, p, frame, ingress, now_ns),
             TcpAction::Accept => Verdict::Forward,
             TcpAction::AcceptAndEnd(reason) => {
                 // The entry stays (TIME_WAIT / CLOSE) until its timeout absorbs late segments,
@@ -491,7 +509,7 @@ impl Engine {
                     .add(WorkerBlock::STATELESS_FORWARDED, 1);
                 return Verdict::Forward;
             }
-            self.enforce(decision.action, p, frame, ingress, now_ns);
+            self.enforce(decision.action, p, frame, ingress, now_ns, true);
             return Verdict::Drop(DropReason::Policy);
         }
         let mut flags = if decision.log_end { sf::LOG_END } else { 0 };
@@ -543,9 +561,19 @@ impl Engine {
         }
         let refused = decision.action != Action::Allow;
         if refused {
-            // A short discard entry: its retransmissions are dropped fast and logged once.
-            flags |= sf::DISCARD | sf::LOG_END;
-            self.enforce(decision.action, p, frame, ingress, now_ns);
+            // A short discard entry: its retransmissions are dropped fast and logged once. Refused
+            // before identification: the application is `not-applicable`.
+            flags |= sf::DISCARD | sf::LOG_END | sf::APP_DECIDED;
+            app = crate::app::NOT_APPLICABLE;
+            self.enforce(decision.action, p, frame, ingress, now_ns, true);
+        }
+        if decision.app_pending {
+            flags |= sf::APP_PENDING;
+        }
+        if flags & sf::MIDSTREAM != 0 {
+            // Picked up mid-stream: `non-syn-tcp`, nothing to identify. (ICMP and other
+            // protocols are named by `final_reason` when they end.)
+            flags |= sf::APP_DECIDED;
         }
         let mut session = Session {
             tcp,
@@ -574,6 +602,14 @@ impl Engine {
                 let c = self.counters.view();
                 c.add(WorkerBlock::SESSIONS_CREATED, 1);
                 self.arm(handle.index, now_ns);
+                let (client_port, server_port) = if client_is_receiver {
+                    (p.key.dport, p.key.sport)
+                } else {
+                    (p.key.sport, p.key.dport)
+                };
+                self.app_states[handle.index as usize] =
+                    AppState::for_ports(client_port, server_port);
+                self.snis.remove(&handle.index);
                 if refused {
                     self.finish(handle.index, EndReason::PolicyDeny, now_ns);
                     return Verdict::Drop(DropReason::Policy);
@@ -589,6 +625,10 @@ impl Engine {
                     r.rule = decision.rule;
                     r.end_reason = EndReason::NotApplicable;
                     self.push_record(r);
+                }
+                if p.payload_len > 0 && flags & sf::APP_DECIDED == 0 {
+                    // The first packet's payload (a UDP query, data on a mid-stream pickup).
+                    return self.identify(handle.index, first_dir, p, frame, ingress, now_ns);
                 }
                 Verdict::Forward
             }
@@ -621,7 +661,18 @@ impl Engine {
 
     /// Sends what a refusing action sends: TCP resets (RFC 793 numbers, so stacks accept them)
     /// or ICMP unreachables (rate-limited). `p` came in on `ingress` from the client.
-    fn enforce(&mut self, action: Action, p: &Parsed, frame: &[u8], ingress: u8, now_ns: u64) {
+    ///
+    /// `from_client`: whether `p` was sent by the session's client (the first packet always is;
+    /// an app-ID decision may come on a server packet, and then "client" is its receiver).
+    fn enforce(
+        &mut self,
+        action: Action,
+        p: &Parsed,
+        frame: &[u8],
+        ingress: u8,
+        now_ns: u64,
+        from_client: bool,
+    ) {
         let tcp = p.key.proto == PROTO_TCP;
         let (to_client, to_server, icmp) = match (action, tcp) {
             (Action::Deny | Action::ResetBoth, true) => (true, true, None),
@@ -632,6 +683,11 @@ impl Engine {
                 (false, false, Some(Unreachable::PortUnreachable))
             }
             _ => (false, false, None),
+        };
+        let (to_client, to_server) = if from_client {
+            (to_client, to_server)
+        } else {
+            (to_server, to_client)
         };
         let back = ingress;
         let onward = self.egress_of(ingress);
@@ -662,6 +718,81 @@ impl Engine {
         if sent > 0 {
             self.counters.view().add(WorkerBlock::EMITTED, sent);
         }
+    }
+
+    /// The app-ID stage: looks at a payload of an undecided session; once it names the
+    /// application, a session whose policy decision waited for it is looked up again, and ends
+    /// `policy-deny` with the refusing rule's action if the rules now refuse it.
+    fn identify(
+        &mut self,
+        slot: u32,
+        dir: Dir,
+        p: &Parsed,
+        frame: &[u8],
+        ingress: u8,
+        now_ns: u64,
+    ) -> Verdict {
+        let payload = frame
+            .get(p.payload_offset as usize..p.payload_offset as usize + p.payload_len as usize)
+            .unwrap_or(&[]);
+        let mut sni = [0u8; 48];
+        let state = &mut self.app_states[slot as usize];
+        let Some(app) = appid::inspect(
+            state,
+            p.key.proto,
+            dir == Dir::ClientToServer,
+            payload,
+            &mut sni,
+        ) else {
+            return Verdict::Forward;
+        };
+        if sni[0] != 0 && self.snis.len() < self.sni_capacity {
+            self.snis.insert(slot, sni);
+        }
+        let session = self.table.value_mut(slot);
+        session.app = app;
+        session.flags |= sf::APP_DECIDED;
+        if !session.has(sf::APP_PENDING) {
+            return Verdict::Forward;
+        }
+        session.flags &= !sf::APP_PENDING;
+        let s = *session;
+        let key = self.client_key(slot);
+        let zone = |port: u8| {
+            self.cfg
+                .port_zone
+                .get(port as usize)
+                .copied()
+                .unwrap_or(u8::MAX)
+        };
+        let d = self.cfg.policy.lookup(&Query {
+            from_zone: zone(s.ingress),
+            to_zone: zone(self.egress_of(s.ingress)),
+            src: key.src,
+            dst: key.dst,
+            family: key.family,
+            proto: key.proto,
+            dport: key.dport,
+            app: Some(crate::app::name(app)),
+        });
+        let session = self.table.value_mut(slot);
+        session.rule = d.rule;
+        if d.action == Action::Allow {
+            return Verdict::Forward;
+        }
+        self.enforce(
+            d.action,
+            p,
+            frame,
+            ingress,
+            now_ns,
+            dir == Dir::ClientToServer,
+        );
+        let v = self.table.value_mut(slot);
+        v.flags |= sf::DISCARD | sf::LOG_END;
+        v.pending_end = d.action as u8;
+        self.end_with(slot, Some(EndReason::PolicyDeny), now_ns);
+        Verdict::Drop(DropReason::Policy)
     }
 
     /// Packets the engine wants sent (after `process_burst`); the caller sends them, then calls
@@ -709,6 +840,25 @@ impl Engine {
 
     /// Records the end of a session (counters, log record) without removing it.
     fn finish(&mut self, slot: u32, reason: EndReason, now_ns: u64) {
+        // A session ending undecided gets PAN-OS's reason for not naming its application.
+        if !self.table.value(slot).has(sf::APP_DECIDED) {
+            let s = *self.table.value(slot);
+            let client = s.tcp.peer(Dir::ClientToServer).flags_seen;
+            let server = s.tcp.peer(Dir::ServerToClient).flags_seen;
+            let handshake = s.kind == SessionKind::Tcp
+                && server & crate::tcp::flags::SYN != 0
+                && client & crate::tcp::flags::ACK != 0;
+            let proto = self.table.key(slot).proto;
+            let app = appid::final_reason(
+                &self.app_states[slot as usize],
+                proto,
+                handshake,
+                s.kind == SessionKind::Icmp,
+            );
+            let v = self.table.value_mut(slot);
+            v.app = app;
+            v.flags |= sf::APP_DECIDED;
+        }
         let c = self.counters.view();
         c.add_end(reason);
         let session = *self.table.value(slot);
@@ -727,6 +877,9 @@ impl Engine {
             r.rule = session.rule;
             r.app = session.app;
             r.end_reason = reason;
+            if let Some(sni) = self.snis.get(&slot) {
+                r.sni = *sni;
+            }
             if session.has(sf::DISCARD) {
                 let action = Action::ALL
                     .get(session.pending_end as usize)
@@ -774,6 +927,7 @@ impl Engine {
             self.finish(slot, reason.unwrap_or(EndReason::Unknown), now_ns);
         }
         self.wheel.cancel(slot);
+        self.snis.remove(&slot);
         self.table.remove(slot);
     }
 

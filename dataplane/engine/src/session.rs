@@ -37,6 +37,10 @@ pub mod session_flags {
     /// Refused by the policy: a short discard entry (PAN-OS discard timeouts) that drops the
     /// flow's retransmissions; `pending_end` holds the rule's action.
     pub const DISCARD: u8 = 0x20;
+    /// The policy decision waits for app-ID (some rule naming applications could match).
+    pub const APP_PENDING: u8 = 0x40;
+    /// App-ID has decided (or will not look: ICMP, mid-stream).
+    pub const APP_DECIDED: u8 = 0x80;
 }
 
 /// One session. The flow key lives in the table slot beside it (40 bytes); together they are

@@ -62,7 +62,11 @@ pub fn rules_yaml(n: usize, seed: u64) -> (String, Vec<RuleShape>) {
         let lo = 1 + rng.below(60_000) as u16;
         let hi = lo + rng.below(1_000) as u16;
         let forward = rng.below(2) == 0;
-        let (from, to) = if forward { ("trust", "untrust") } else { ("untrust", "trust") };
+        let (from, to) = if forward {
+            ("trust", "untrust")
+        } else {
+            ("untrust", "trust")
+        };
         let action = if rng.below(4) == 0 { "deny" } else { "allow" };
         services.push_str(&format!(
             "  svc{i}: {{ protocol: {}, ports: [\"{lo}-{hi}\"] }}\n",
