@@ -65,10 +65,11 @@ def run_testpmd(pcap, duration, warmup, mbufs):
     return statistics.median(samples)
 
 
-def synwall_config(pcap, tmp, mbufs, workers, mode):
+def synwall_config(pcap, tmp, mbufs, workers, mode, burst=32):
     return f"""
 dataplane:
   mode: {mode}
+  burst: {burst}
   eal: {json.dumps(eal_common(f"swp{os.getpid()}") + vdevs(pcap))}
   workers: {json.dumps(workers)}
   mbufs: {mbufs}
@@ -95,10 +96,10 @@ def status(sock):
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
-def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough", max_sessions=1000000):
+def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough", max_sessions=1000000, burst=32):
     tmp = tempfile.mkdtemp(prefix="synwall-perf-")
     cfg = Path(tmp) / "perf.yaml"
-    cfg.write_text(synwall_config(pcap, tmp, mbufs, list(workers), mode).replace("{max_sessions}", str(max_sessions)))
+    cfg.write_text(synwall_config(pcap, tmp, mbufs, list(workers), mode, burst).replace("{max_sessions}", str(max_sessions)))
     sock = f"{tmp}/synwall.sock"
     log = open(Path(tmp) / "synwall.log", "w")
     p = subprocess.Popen([str(BIN / "synwall"), "--config", str(cfg)], stdout=log,
@@ -143,6 +144,7 @@ def main():
     ap.add_argument("--mode", default="passthrough", choices=["passthrough", "firewall"],
                     help="synwall dataplane.mode")
     ap.add_argument("--max-sessions", type=int, default=1000000)
+    ap.add_argument("--burst", type=int, default=32, help="synwall dataplane.burst (testpmd: 32)")
     ap.add_argument("--json", help="append the result as a JSON line to this file")
     a = ap.parse_args()
     pcap = str(Path(a.pcap).resolve())
@@ -151,11 +153,11 @@ def main():
     for r in range(a.rounds):
         if not a.skip_testpmd:
             tp.append(run_testpmd(pcap, a.duration, a.warmup, a.mbufs))
-        sw.append(run_synwall(pcap, a.duration, a.warmup, a.mbufs, workers, a.mode, a.max_sessions))
+        sw.append(run_synwall(pcap, a.duration, a.warmup, a.mbufs, workers, a.mode, a.max_sessions, a.burst))
         print(f"round {r + 1}: testpmd {tp[-1] / 1e6 if tp else 0:.2f} Mpps, "
               f"synwall {sw[-1] / 1e6:.2f} Mpps", file=sys.stderr)
     result = {
-        "label": a.label, "mode": a.mode, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
+        "label": a.label, "mode": a.mode, "burst": a.burst, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
         "testpmd_mpps": round(statistics.median(tp) / 1e6, 2) if tp else None,
         "synwall_mpps": round(statistics.median(sw) / 1e6, 2),
     }

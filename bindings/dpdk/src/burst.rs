@@ -152,33 +152,47 @@ impl Burst {
     /// destination is out of range (`u8::MAX` by convention: dropped). When a destination is
     /// full, `flush(d, &mut outs[d])` is called first to empty it. The burst ends up empty.
     #[inline]
-    pub fn scatter(
-        &mut self,
-        dest: &[u8],
-        outs: &mut [Burst],
-        mut flush: impl FnMut(usize, &mut Burst),
-    ) {
+    pub fn scatter(&mut self, dest: &[u8], outs: &mut [Burst], mut flush: impl FnMut(usize, &mut Burst)) {
         let n = self.len;
         self.len = 0;
-        for r in 0..n {
-            let m = self.pkts[r];
-            let d = dest.get(r).copied().unwrap_or(u8::MAX) as usize;
-            match outs.get_mut(d) {
+        let mut r = 0;
+        // Runs of packets with one destination move as one slice copy (a virtual wire's burst is
+        // a single run), so the per-packet work is a compare, not a load-store chain on `len`.
+        while r < n {
+            let d = dest.get(r).copied().unwrap_or(u8::MAX);
+            let mut end = r + 1;
+            while end < n && dest.get(end).copied().unwrap_or(u8::MAX) == d {
+                end += 1;
+            }
+            match outs.get_mut(d as usize) {
                 Some(out) => {
-                    if out.len == BURST_MAX {
-                        flush(d, out);
+                    let mut from = r;
+                    while from < end {
+                        if out.len == BURST_MAX {
+                            flush(d as usize, out);
+                            if out.len == BURST_MAX {
+                                // The flush made no room: drop the rest of the run.
+                                for &m in &self.pkts[from..end] {
+                                    // SAFETY: valid mbufs this burst owned; they leave here.
+                                    unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) };
+                                }
+                                break;
+                            }
+                        }
+                        let take = (end - from).min(BURST_MAX - out.len);
+                        out.pkts[out.len..out.len + take].copy_from_slice(&self.pkts[from..from + take]);
+                        out.len += take;
+                        from += take;
                     }
-                    if out.len < BURST_MAX {
-                        out.pkts[out.len] = m;
-                        out.len += 1;
-                    } else {
-                        // SAFETY: m is a valid mbuf this burst owned; flush left no room.
+                }
+                None => {
+                    for &m in &self.pkts[r..end] {
+                        // SAFETY: valid mbufs this burst owned; dropped, they leave here.
                         unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) };
                     }
                 }
-                // SAFETY: m is a valid mbuf this burst owned; it leaves the burst here.
-                None => unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) },
             }
+            r = end;
         }
     }
 

@@ -28,7 +28,13 @@ impl Clock {
 
     #[inline(always)]
     pub fn now(&self) -> u64 {
-        let ticks = dpdk::tsc().wrapping_sub(self.tsc0);
+        self.at(dpdk::tsc())
+    }
+
+    /// The unix ns of a TSC reading taken earlier (one `rdtsc` serves a whole loop).
+    #[inline(always)]
+    pub fn at(&self, tsc: u64) -> u64 {
+        let ticks = tsc.wrapping_sub(self.tsc0);
         self.unix0 + ((ticks as u128 * self.mult as u128) >> 32) as u64
     }
 

@@ -88,8 +88,16 @@ impl Worker {
         let mut pending: Vec<Burst> = (0..self.tx.len()).map(|_| Burst::new()).collect();
         let mut loops: u32 = 0;
         let mut next_tick = 0u64;
+        let (mut prev_start, mut prev_worked) = (dpdk::tsc(), false);
         while !self.stop.load(Relaxed) {
+            // One TSC read a loop: it times the previous loop and clocks this one.
             let start = dpdk::tsc();
+            if prev_worked {
+                let c = self.counters.view();
+                c.record_loop(self.clock.ticks_to_ns(start.wrapping_sub(prev_start)));
+                c.add(WorkerBlock::LOOPS, 1);
+            }
+            let now = self.clock.at(start);
             let mut worked = false;
             for qi in 0..self.rx.len() {
                 let port = self.rx[qi].1;
@@ -103,7 +111,11 @@ impl Worker {
                 if self.handoff.is_some() {
                     self.hand_off_foreign(&mut rx, &mut foreign);
                 }
-                self.process(&mut rx, |_| port, &mut pending);
+                if self.passthrough {
+                    self.pass_through(&mut rx, port, &mut pending);
+                } else {
+                    self.process(&mut rx, |_| port, &mut pending, now);
+                }
             }
             if let Some(h) = &self.handoff {
                 let inbox = &h.inboxes[self.index];
@@ -125,7 +137,7 @@ impl Worker {
                     for (i, slot) in ingress.iter_mut().enumerate().take(rx.len()) {
                         *slot = index.get(rx.port(i) as usize).copied().unwrap_or(0);
                     }
-                    self.process(&mut rx, |i| ingress[i], &mut pending);
+                    self.process(&mut rx, |i| ingress[i], &mut pending, now);
                 }
             }
             for (port, buf) in pending.iter_mut().enumerate() {
@@ -133,7 +145,6 @@ impl Worker {
                     Self::transmit(&mut self.tx[port], &self.counters, port, buf);
                 }
             }
-            let now = self.clock.now();
             if now >= next_tick {
                 // The wheel turns every 10 ms; expiring is bounded per call.
                 next_tick = now + synwall_engine::pipeline::TICK_NS;
@@ -141,15 +152,11 @@ impl Worker {
                     worked = true;
                 }
             }
-            let c = self.counters.view();
-            if worked {
-                let ns = self.clock.ticks_to_ns(dpdk::tsc().wrapping_sub(start));
-                c.record_loop(ns);
-                c.add(WorkerBlock::LOOPS, 1);
-            }
+            prev_start = start;
+            prev_worked = worked;
             loops = loops.wrapping_add(1);
             if loops.is_multiple_of(HEARTBEAT_EVERY) {
-                c.set(WorkerBlock::HEARTBEAT, now);
+                self.counters.view().set(WorkerBlock::HEARTBEAT, now);
                 self.serve_requests(now);
             }
         }
@@ -159,9 +166,26 @@ impl Worker {
         0
     }
 
+    /// `dataplane.mode: passthrough`: the whole burst goes to the ingress port's peer, by pointer,
+    /// without touching a packet (the I/O path alone, as dpdk-testpmd's io forwarding).
+    #[inline(always)]
+    fn pass_through(&mut self, rx: &mut Burst, port: u8, pending: &mut [Burst]) {
+        let Some(e) = self.peer.get(port as usize).copied().flatten() else {
+            self.counters.view().add_drop(DropReason::NoEgress, rx.len() as u64);
+            rx.clear();
+            return;
+        };
+        while !rx.is_empty() {
+            pending[e].append_from(rx);
+            if pending[e].len() >= self.burst {
+                Self::transmit(&mut self.tx[e], &self.counters, e, &mut pending[e]);
+            }
+        }
+    }
+
     /// Runs the engine over a burst and queues what it forwards on the egress ports.
     #[inline(always)]
-    fn process(&mut self, rx: &mut Burst, ingress_of: impl Fn(usize) -> u8, pending: &mut [Burst]) {
+    fn process(&mut self, rx: &mut Burst, ingress_of: impl Fn(usize) -> u8, pending: &mut [Burst], now: u64) {
         let n = rx.len();
         let mut ingress = [0u8; BURST_MAX];
         for (i, slot) in ingress.iter_mut().enumerate().take(n) {
@@ -173,7 +197,6 @@ impl Worker {
             for (i, frame) in frames.iter_mut().enumerate().take(n) {
                 *frame = rx.data(i);
             }
-            let now = self.clock.now();
             self.engine
                 .process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
         }
