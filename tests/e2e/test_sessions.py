@@ -191,3 +191,36 @@ def test_show_session_lists_a_live_curl_and_clear_ends_it(lab_factory):
     recs = wait_for(lambda: [e for e in traffic(lab) if e["session_id"] == s["id"]])
     assert recs and recs[0]["subtype"] == "end", traffic(lab)
     assert lab.ctl("clear", "session", "id", str(s["id"]), check=False).returncode != 0
+
+
+def test_traffic_records_go_to_syslog_too(lab_factory):
+    import socket
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(15)
+    port = sink.getsockname()[1]
+    lab = lab_factory()
+    lab.config.write_text(lab.config.read_text() + f"""
+session:
+  timeouts: {{ tcp_time_wait: 1 }}
+logging:
+  traffic: {{ path: {lab.tmp / 'traffic.jsonl'} }}
+  syslog: {{ target: 127.0.0.1:{port} }}
+""")
+    lab.start()
+    lab.http_server(80)
+    assert lab.client("curl", "-sS", "--max-time", "5", f"http://{SERVER_IP}/").returncode == 0
+    try:
+        while True:
+            msg = sink.recv(65536).decode()
+            if '"dport":80' in msg:
+                break
+    finally:
+        sink.close()
+    # RFC 5424: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG
+    head, _, body = msg.partition(" - ")
+    fields = head.split(" ")
+    assert fields[0] == "<134>1" and fields[3] == "synwall" and fields[5] == "TRAFFIC", msg
+    rec = json.loads(body)
+    assert rec["type"] == "TRAFFIC" and rec["session_end_reason"] == "tcp-fin"

@@ -152,7 +152,12 @@ impl Burst {
     /// destination is out of range (`u8::MAX` by convention: dropped). When a destination is
     /// full, `flush(d, &mut outs[d])` is called first to empty it. The burst ends up empty.
     #[inline]
-    pub fn scatter(&mut self, dest: &[u8], outs: &mut [Burst], mut flush: impl FnMut(usize, &mut Burst)) {
+    pub fn scatter(
+        &mut self,
+        dest: &[u8],
+        outs: &mut [Burst],
+        mut flush: impl FnMut(usize, &mut Burst),
+    ) {
         let n = self.len;
         self.len = 0;
         let mut r = 0;
@@ -180,7 +185,8 @@ impl Burst {
                             }
                         }
                         let take = (end - from).min(BURST_MAX - out.len);
-                        out.pkts[out.len..out.len + take].copy_from_slice(&self.pkts[from..from + take]);
+                        out.pkts[out.len..out.len + take]
+                            .copy_from_slice(&self.pkts[from..from + take]);
                         out.len += take;
                         from += take;
                     }

@@ -171,7 +171,9 @@ impl Worker {
     #[inline(always)]
     fn pass_through(&mut self, rx: &mut Burst, port: u8, pending: &mut [Burst]) {
         let Some(e) = self.peer.get(port as usize).copied().flatten() else {
-            self.counters.view().add_drop(DropReason::NoEgress, rx.len() as u64);
+            self.counters
+                .view()
+                .add_drop(DropReason::NoEgress, rx.len() as u64);
             rx.clear();
             return;
         };
@@ -185,7 +187,13 @@ impl Worker {
 
     /// Runs the engine over a burst and queues what it forwards on the egress ports.
     #[inline(always)]
-    fn process(&mut self, rx: &mut Burst, ingress_of: impl Fn(usize) -> u8, pending: &mut [Burst], now: u64) {
+    fn process(
+        &mut self,
+        rx: &mut Burst,
+        ingress_of: impl Fn(usize) -> u8,
+        pending: &mut [Burst],
+        now: u64,
+    ) {
         let n = rx.len();
         let mut ingress = [0u8; BURST_MAX];
         for (i, slot) in ingress.iter_mut().enumerate().take(n) {

@@ -7,6 +7,8 @@
 //! default, discard_*) the PAN-OS web-interface help says 1..15,999,999; INTERFACE.md fixes
 //! 1..1,599,999, which is stricter, so every config we accept PAN-OS would accept too.
 
+use std::net::IpAddr;
+
 use super::eal::eal_lcores;
 use super::error::{KeyPath, Problems};
 use super::net::{AddrLiteral, PortRange};
@@ -207,10 +209,25 @@ impl Config {
                 problems.push(path.clone(), "address object is empty");
             }
             let members = groups.entry(name).or_default();
+            let mut literals: Vec<(usize, IpAddr, IpAddr)> = Vec::new();
             for (i, entry) in entries.iter().enumerate() {
                 match AddrLiteral::parse(entry) {
                     Err(message) => problems.push(path.index(i), message),
-                    Ok(Some(_)) => {}
+                    Ok(Some(lit)) => {
+                        // Overlapping entries in one object are almost always a typo (a /16
+                        // where a /24 was meant): say so rather than silently widen it.
+                        let r = lit.range();
+                        let (first, last) = (r.first(), r.last());
+                        if let Some((j, _, _)) = literals.iter().find(|(_, f, l)| {
+                            f.is_ipv4() == first.is_ipv4() && *f <= last && first <= *l
+                        }) {
+                            problems.push(
+                                path.index(i),
+                                format!("{entry} overlaps entry {j} of this address object"),
+                            );
+                        }
+                        literals.push((i, first, last));
+                    }
                     Ok(None) if entry == ANY => problems.push(
                         path.index(i),
                         "\"any\" cannot be part of an address object; use any in the rule",
@@ -266,9 +283,21 @@ impl Config {
             } else if service.ports.is_empty() {
                 problems.push(path.key("ports"), "a service needs at least one port");
             }
+            let mut seen: Vec<(usize, PortRange)> = Vec::new();
             for (i, ports) in service.ports.iter().enumerate() {
-                if let Err(message) = ports.parse::<PortRange>() {
-                    problems.push(path.key("ports").index(i), message);
+                match ports.parse::<PortRange>() {
+                    Err(message) => problems.push(path.key("ports").index(i), message),
+                    Ok(r) => {
+                        if let Some((j, _)) =
+                            seen.iter().find(|(_, o)| o.lo <= r.hi && r.lo <= o.hi)
+                        {
+                            problems.push(
+                                path.key("ports").index(i),
+                                format!("ports {ports} overlap ports[{j}] of this service"),
+                            );
+                        }
+                        seen.push((i, r));
+                    }
                 }
             }
         }

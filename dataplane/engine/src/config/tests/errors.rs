@@ -111,3 +111,21 @@ fn validate_without_source_has_no_lines() {
         ("session.timeouts.tcp_init", None)
     );
 }
+
+#[test]
+fn overlapping_entries_in_one_object_are_errors() {
+    let text = BASE
+        .replace(
+            r#"ports: ["8080", "8443-8444"]"#,
+            r#"ports: ["8080", "8000-8100"]"#,
+        )
+        .replace(
+            "dmz: [web-servers, 192.0.2.1-192.0.2.9]",
+            "dmz: [192.0.2.0/24, 192.0.2.1-192.0.2.9]",
+        );
+    let errors = errors(&text);
+    let got: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert!(got.contains(&"addresses.dmz[1]"), "{errors:?}");
+    assert!(got.iter().any(|p| p.ends_with(".ports[1]")), "{errors:?}");
+    assert!(errors.iter().all(|e| e.line.is_some()));
+}
