@@ -323,10 +323,11 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0 and not output, output
 
 
-def test_logrotate_snippet_sends_sighup_to_control(tmp_path):
+def test_logrotate_snippet_sends_sighup_to_the_log_writer(tmp_path):
+    # The traffic log is written by synwall's management thread: it is the one to reopen it.
     text = LOGROTATE.read_text()
     assert "/var/log/synwall/" in text
-    assert re.search(r"kill .*HUP.*synwall-control", text), "postrotate does not signal synwall-control"
+    assert re.search(r"kill .*HUP.*synwall\.service", text), "postrotate does not signal synwall"
     if shutil.which("logrotate") is None:
         pytest.skip("logrotate is not installed: snippet content checked, syntax not")
     result = run(["logrotate", "--debug", "--state", str(tmp_path / "state"), str(LOGROTATE)])
