@@ -38,12 +38,23 @@ rules:
 
 /// Replays `scenario` with `session_yaml` appended to the config; returns the JSON summary.
 fn replay(tag: &str, scenario: Scenario, family: IpFamily, session_yaml: &str) -> (Value, String) {
+    replay_config(tag, scenario, family, &format!("{BASE}{session_yaml}"))
+}
+
+/// Replays `scenario` under the whole config `config_text`; checks the accounting and returns
+/// the JSON summary and the traffic log.
+fn replay_config(
+    tag: &str,
+    scenario: Scenario,
+    family: IpFamily,
+    config_text: &str,
+) -> (Value, String) {
     let dir = tmpdir(tag);
     let pcap = dir.join("in.pcap");
     let cfg = dir.join("synwall.yaml");
     let log = dir.join("log.jsonl");
     write_capture(&pcap, scenario, family);
-    std::fs::write(&cfg, format!("{BASE}{session_yaml}")).unwrap();
+    std::fs::write(&cfg, config_text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_synwall"))
         .args(["--config"])
         .arg(&cfg)
@@ -248,30 +259,13 @@ rules:
   - { name: no-web, from: [trust], to: [untrust], service: [web], action: reset-both }
   - { name: allow-out, from: [trust], to: [untrust], action: allow }
 "#;
-    let dir = tmpdir("policy");
-    let pcap = dir.join("in.pcap");
-    let cfg = dir.join("synwall.yaml");
-    let log = dir.join("log.jsonl");
-    write_capture(&pcap, Scenario::TcpFin, IpFamily::V4);
     let base = BASE.split("rules:").next().unwrap();
-    std::fs::write(&cfg, format!("{base}{rules}")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_synwall"))
-        .arg("--config")
-        .arg(&cfg)
-        .args(["replay", "--json", "--pcap"])
-        .arg(&pcap)
-        .arg("--log")
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (s, log) = replay_config(
+        "policy",
+        Scenario::TcpFin,
+        IpFamily::V4,
+        &format!("{base}{rules}"),
     );
-    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let log = std::fs::read_to_string(&log).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(n(&s, "sessions", "policy-deny"), 1, "{s}");
     assert_eq!(s["forwarded"], 0, "{s}");
     assert!(n(&s, "dropped", "policy") >= 1, "{s}");

@@ -720,6 +720,29 @@ impl Engine {
         }
     }
 
+    /// The policy's decision for a live session, from its client's view (reload, app-ID).
+    fn recheck(&self, slot: u32, app: Option<&str>) -> Decision {
+        let s = self.table.value(slot);
+        let key = self.client_key(slot);
+        let zone = |port: u8| {
+            self.cfg
+                .port_zone
+                .get(port as usize)
+                .copied()
+                .unwrap_or(u8::MAX)
+        };
+        self.cfg.policy.lookup(&Query {
+            from_zone: zone(s.ingress),
+            to_zone: zone(self.egress_of(s.ingress)),
+            src: key.src,
+            dst: key.dst,
+            family: key.family,
+            proto: key.proto,
+            dport: key.dport,
+            app,
+        })
+    }
+
     /// The app-ID stage: looks at a payload of an undecided session; once it names the
     /// application, a session whose policy decision waited for it is looked up again, and ends
     /// `policy-deny` with the refusing rule's action if the rules now refuse it.
@@ -756,25 +779,7 @@ impl Engine {
             return Verdict::Forward;
         }
         session.flags &= !sf::APP_PENDING;
-        let s = *session;
-        let key = self.client_key(slot);
-        let zone = |port: u8| {
-            self.cfg
-                .port_zone
-                .get(port as usize)
-                .copied()
-                .unwrap_or(u8::MAX)
-        };
-        let d = self.cfg.policy.lookup(&Query {
-            from_zone: zone(s.ingress),
-            to_zone: zone(self.egress_of(s.ingress)),
-            src: key.src,
-            dst: key.dst,
-            family: key.family,
-            proto: key.proto,
-            dport: key.dport,
-            app: Some(crate::app::name(app)),
-        });
+        let d = self.recheck(slot, Some(crate::app::name(app)));
         let session = self.table.value_mut(slot);
         session.rule = d.rule;
         if d.action == Action::Allow {
@@ -1199,26 +1204,8 @@ impl Engine {
             if s.has(sf::ENDED) || s.has(sf::DISCARD) {
                 continue;
             }
-            let key = self.client_key(slot);
-            let zone = |port: u8| {
-                self.cfg
-                    .port_zone
-                    .get(port as usize)
-                    .copied()
-                    .unwrap_or(u8::MAX)
-            };
-            let app = crate::app::name(s.app);
             let identified = s.app > crate::app::NON_SYN_TCP;
-            let d = self.cfg.policy.lookup(&Query {
-                from_zone: zone(s.ingress),
-                to_zone: zone(self.egress_of(s.ingress)),
-                src: key.src,
-                dst: key.dst,
-                family: key.family,
-                proto: key.proto,
-                dport: key.dport,
-                app: identified.then_some(app),
-            });
+            let d = self.recheck(slot, identified.then(|| crate::app::name(s.app)));
             if d.action == Action::Allow {
                 self.table.value_mut(slot).rule = d.rule;
                 continue;
