@@ -144,21 +144,7 @@ pub fn proto_name(proto: u8) -> &'static str {
 
 /// TCP flags as PAN-OS-style letters (S F R P A U E C order: "SA", "FA", "PA", "RA", "A").
 pub fn flag_letters(flags: u8) -> String {
-    const LETTERS: [(u8, char); 8] = [
-        (0x02, 'S'),
-        (0x01, 'F'),
-        (0x04, 'R'),
-        (0x08, 'P'),
-        (0x10, 'A'),
-        (0x20, 'U'),
-        (0x40, 'E'),
-        (0x80, 'C'),
-    ];
-    LETTERS
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|&(_, c)| c)
-        .collect()
+    crate::wire::flag_code(flags).to_string()
 }
 
 /// RFC 3339 UTC time with microseconds from unix nanoseconds (civil-from-days, Howard Hinnant).

@@ -18,17 +18,8 @@ use crate::reasons::DropReason;
 
 pub use l4::{flag_code, FlagCode};
 
-/// TCP flag bits.
-pub mod tcp_flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
-}
+/// TCP flag bits (the TCP tracker's own constants).
+pub use crate::tcp::flags as tcp_flags;
 
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
