@@ -43,6 +43,11 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Write the application capture: one flow per application app-ID names (and nDPI too).
+    Apps {
+        #[command(flatten)]
+        output: Output,
+    },
     /// Write a bulk benchmark profile (streamed: any number of flows fits).
     Bulk {
         #[arg(long)]
@@ -147,6 +152,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 writeln!(stdout, "{:<18} {}", scenario.name(), scenario.about())
                     .map_err(|err| err.to_string())?;
             }
+        }
+        Command::Apps { output } => {
+            let mut writer = open_capture(&output)?;
+            for (timestamp, frame) in synwall_perf::gen::apps::app_capture() {
+                writer
+                    .write_record(timestamp, &frame)
+                    .map_err(|err| err.to_string())?;
+            }
+            let count = finish(writer, &output.out)?;
+            eprintln!("{}: {count} frames", output.out.display());
         }
         Command::Scenario { name, ipv6, output } => {
             let scenario = Scenario::from_name(&name)

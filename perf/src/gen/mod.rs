@@ -8,6 +8,7 @@
 //! - [`scenarios`]: the named captures of `synwall-gen scenario`.
 //! - [`bulk`]: streaming benchmark profiles of `synwall-gen bulk`.
 
+pub mod apps;
 pub mod bulk;
 pub mod checksum;
 pub mod packet;
