@@ -92,7 +92,7 @@ sleep 1
 wait "$CURL_PID" || true
 echo "==> synwallctl show system status"
 "$BIN/synwallctl" --socket "$SOCKET" show system status
-echo "==> synwallctl show counter global (non-zero counters)"
+echo "==> synwallctl show counter global"
 "$BIN/synwallctl" --socket "$SOCKET" show counter global
 echo "==> synwallctl clear session all, then the traffic log (one JSON line per ended session)"
 "$BIN/synwallctl" --socket "$SOCKET" --json clear session all

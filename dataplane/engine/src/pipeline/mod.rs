@@ -919,7 +919,9 @@ impl Engine {
 
     /// Removes a session, first recording its end unless it has ended already (`None`).
     fn end_with(&mut self, slot: u32, reason: Option<EndReason>, now_ns: u64) {
-        // A decided but unlogged reason (a closed TCP session) wins over aging.
+        // A decided but unlogged reason (a closed TCP session in TIME_WAIT) is how it ended,
+        // whatever removes the entry now (aging, `clear session`, a reload); only a new SYN on
+        // its 5-tuple turns it into tcp-reuse (the caller passes that explicitly).
         let v = self.table.value(slot);
         let pending = if v.has(sf::DISCARD) {
             NO_END
@@ -927,7 +929,7 @@ impl Engine {
             v.pending_end
         };
         let reason = match (EndReason::ALL.get(pending as usize), reason) {
-            (Some(&p), Some(EndReason::AgedOut)) => Some(p),
+            (Some(&p), Some(r)) if r != EndReason::TcpReuse => Some(p),
             (_, r) => r,
         };
         if !self.table.value(slot).has(sf::ENDED) {
