@@ -39,7 +39,7 @@ const SYMMETRIC_RSS_DRIVERS: &[&str] = &[
 
 const RX_DESCRIPTORS: u16 = 1024;
 const TX_DESCRIPTORS: u16 = 1024;
-const MEMPOOL_CACHE: u32 = 256;
+const MEMPOOL_CACHE: u32 = 250;
 
 /// Where Debian's DPDK keeps its drivers (loaded by the EAL when linked dynamically).
 const PMD_DIR: &str = "/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0";

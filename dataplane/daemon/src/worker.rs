@@ -177,12 +177,12 @@ impl Worker {
             rx.clear();
             return;
         };
-        while !rx.is_empty() {
-            pending[e].append_from(rx);
-            if pending[e].len() >= self.burst {
-                Self::transmit(&mut self.tx[e], &self.counters, e, &mut pending[e]);
-            }
+        // Straight from the receive burst to transmit, as testpmd's io forwarding does; what
+        // waits for this port from earlier goes first, to keep order.
+        if !pending[e].is_empty() {
+            Self::transmit(&mut self.tx[e], &self.counters, e, &mut pending[e]);
         }
+        Self::transmit(&mut self.tx[e], &self.counters, e, rx);
     }
 
     /// Runs the engine over a burst and queues what it forwards on the egress ports.
@@ -232,8 +232,10 @@ impl Worker {
         if !self.engine.emits().is_empty() {
             self.send_emits(pending);
         }
+        // Transmit now rather than at the end of the loop: mbufs that go back to the pool while
+        // still warm are the next ones the NIC fills (holding a burst per port cost ~5-10 %).
         for (e, out) in pending.iter_mut().enumerate() {
-            if out.len() >= self.burst {
+            if !out.is_empty() {
                 Self::transmit(&mut self.tx[e], &self.counters, e, out);
             }
         }
