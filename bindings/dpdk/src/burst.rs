@@ -202,47 +202,6 @@ impl Burst {
         }
     }
 
-    /// Frees the packets for which `keep(i)` is false, keeping the others in order. Returns how
-    /// many were freed.
-    #[inline]
-    pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) -> usize {
-        let mut w = 0;
-        let n = self.len;
-        for r in 0..n {
-            let m = self.pkts[r];
-            if keep(r) {
-                self.pkts[w] = m;
-                w += 1;
-            } else {
-                // SAFETY: m is a valid mbuf this burst owned; it leaves the burst here.
-                unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) };
-            }
-        }
-        self.len = w;
-        n - w
-    }
-
-    /// Moves as many packets from the front of `src` as fit to the end of `self`, in order.
-    /// Returns how many moved.
-    #[inline(always)]
-    pub fn append_from(&mut self, src: &mut Burst) -> usize {
-        let n = src.len.min(self.room());
-        self.pkts[self.len..self.len + n].copy_from_slice(&src.pkts[..n]);
-        self.len += n;
-        src.pkts.copy_within(n..src.len, 0);
-        src.len -= n;
-        n
-    }
-
-    /// Takes packet `i` out (the later ones move up one place).
-    pub fn remove(&mut self, i: usize) -> Mbuf {
-        let m = self.raw(i);
-        self.pkts.copy_within(i + 1..self.len, i);
-        self.len -= 1;
-        // SAFETY: m was a valid mbuf owned by the burst and no longer is.
-        unsafe { Mbuf::from_raw(NonNull::new_unchecked(m)) }
-    }
-
     /// Frees every packet.
     #[inline]
     pub fn clear(&mut self) {

@@ -22,6 +22,9 @@ use crate::mgmt::{self, Mgmt, PortView};
 use crate::plan::Plan;
 use crate::worker::{Handoff, Worker};
 
+/// DPDK port ids are below RTE_MAX_ETHPORTS (32 in Debian's build); the port-index map has room
+/// for twice that.
+const MAX_DPDK_PORT_ID: usize = 64;
 /// Records a worker may have waiting for the log writer; more are counted as dropped.
 const RECORD_RING: usize = 16_384;
 /// Packets one worker may have waiting in another's inbox.
@@ -71,9 +74,6 @@ fn preflight(plan: &Plan, eal_args: &[String]) -> Result<(), String> {
     }
     if plan.ports.len() > MAX_PORTS {
         return Err(format!("dataplane.ports: at most {MAX_PORTS} ports"));
-    }
-    if plan.workers.is_empty() {
-        return Err("dataplane.workers: name at least one lcore".into());
     }
     let queues = plan.workers.len() as u64;
     let need = plan.ports.len() as u64 * queues * (RX_DESCRIPTORS as u64 + TX_DESCRIPTORS as u64)
@@ -198,8 +198,9 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         port_names: plan.ports.iter().map(|p| p.name.clone()).collect(),
         worker_lcores: plan.workers.clone(),
     };
-    let writer = SegmentWriter::format(segment.words(), &info).map_err(|e| e.to_string())?;
-    let reader = SegmentReader::open(segment.words()).map_err(|e| e.to_string())?;
+    let writer =
+        SegmentWriter::format(CounterMemory::words(&*segment), &info).map_err(|e| e.to_string())?;
+    let reader = SegmentReader::open(CounterMemory::words(&*segment)).map_err(|e| e.to_string())?;
 
     let names = Arc::new(NameTable {
         ports: plan.ports.iter().map(|p| p.name.clone()).collect(),
@@ -219,7 +220,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
                 .collect::<Vec<_>>(),
         )
     });
-    let mut port_index = vec![0u8; dpdk_sys_max_ports()];
+    let mut port_index = vec![0u8; MAX_DPDK_PORT_ID];
     for (i, p) in ports.iter().enumerate() {
         if let Some(slot) = port_index.get_mut(p.id() as usize) {
             *slot = i as u8;
@@ -374,14 +375,4 @@ impl CounterMemory for ShmCounters {
     fn words(&self) -> &[std::sync::atomic::AtomicU64] {
         self.0.words()
     }
-}
-
-impl ShmCounters {
-    fn words(&self) -> &[std::sync::atomic::AtomicU64] {
-        self.0.words()
-    }
-}
-
-fn dpdk_sys_max_ports() -> usize {
-    64
 }

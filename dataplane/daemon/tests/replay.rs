@@ -34,6 +34,9 @@ dataplane:
   vwires: [[ethernet1/1, ethernet1/2]]
 rules:
   - { name: allow-out, from: [trust], to: [untrust], action: allow }
+  # A capture holds both directions on one port: a flow tracked from its server's SYN-ACK
+  # (asymmetric bypass) is judged from its client, on the other side.
+  - { name: allow-in, from: [untrust], to: [trust], action: allow }
 "#;
 
 /// Replays `scenario` with `session_yaml` appended to the config; returns the JSON summary.

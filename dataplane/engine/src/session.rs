@@ -72,13 +72,18 @@ pub struct Session {
     pub app: u16,
 }
 
+/// The tracker field of a session that is not TCP (never consulted).
+pub fn untracked() -> TcpTracker {
+    TcpTracker::new_from_syn(&Segment {
+        flags: flags::SYN,
+        ..Segment::default()
+    })
+}
+
 impl Default for Session {
     fn default() -> Self {
         Session {
-            tcp: TcpTracker::new_from_syn(&Segment {
-                flags: flags::SYN,
-                ..Segment::default()
-            }),
+            tcp: untracked(),
             bytes: [0; 2],
             packets: [0; 2],
             last_seen_ms: 0,

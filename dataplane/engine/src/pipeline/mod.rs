@@ -284,7 +284,8 @@ impl Engine {
             },
             app_states: vec![AppState::default(); cfg.capacity as usize],
             snis: hashbrown::HashMap::with_capacity(SNI_CAPACITY.min(cfg.capacity as usize)),
-            sni_capacity: SNI_CAPACITY.min(cfg.capacity as usize),
+            // Half the map's room: hashbrown then always rehashes in place, never grows.
+            sni_capacity: SNI_CAPACITY.min(cfg.capacity as usize) / 2,
             cfg,
         }
     }
@@ -388,7 +389,7 @@ impl Engine {
         let (key, swapped) = canonical(&p.key);
         let now_ms = self.ms(now_ns);
         if let Some(slot) = self.table.lookup(hash, &key) {
-            let session = *self.table.value(slot);
+            let session = self.table.value(slot);
             let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
             if idle_ns > session.timeout_ns(&self.cfg.timeouts) {
                 // Aging by packet arrival: the session timed out before the wheel reached it.
@@ -501,20 +502,25 @@ impl Engine {
         now_ms: u32,
     ) -> Verdict {
         let len = frame.len();
-        // The security policy first: a stateless rule (`connection_tracking: false`) decides
-        // packet by packet, before any TCP state check, and opens nothing.
-        let decision = self.decide(p, ingress);
-        if !decision.connection_tracking {
-            if decision.action == Action::Allow {
+        // A stateless rule (`connection_tracking: false`) decides packet by packet, before any
+        // TCP state check, and opens nothing. Without such rules the policy is looked up only
+        // for packets that may open a session: a flood of non-SYN segments costs no lookups.
+        let early = self
+            .cfg
+            .policy
+            .has_stateless_rules()
+            .then(|| self.decide(p, ingress));
+        if let Some(d) = early.filter(|d| !d.connection_tracking) {
+            if d.action == Action::Allow {
                 self.counters
                     .view()
                     .add(WorkerBlock::STATELESS_FORWARDED, 1);
                 return Verdict::Forward;
             }
-            self.enforce(decision.action, p, frame, ingress, now_ns, true);
+            self.enforce(d.action, p, frame, ingress, now_ns, true);
             return Verdict::Drop(DropReason::Policy);
         }
-        let mut flags = if decision.log_end { sf::LOG_END } else { 0 };
+        let mut flags = 0;
         let mut app = crate::app::INCOMPLETE;
         let mut client_is_receiver = false;
         let (kind, tcp) = match p.key.proto {
@@ -547,19 +553,30 @@ impl Engine {
                     return self.non_syn(p, ingress, now_ns);
                 }
             }
-            PROTO_UDP => (SessionKind::Udp, Session::default().tcp),
+            PROTO_UDP => (SessionKind::Udp, crate::session::untracked()),
             PROTO_ICMP | PROTO_ICMPV6 => {
                 if p.icmp.kind != IcmpKind::EchoRequest && p.icmp.kind != IcmpKind::EchoReply {
                     // Informational ICMP other than echo: let it pass without a session.
                     return Verdict::Forward;
                 }
-                (SessionKind::Icmp, Session::default().tcp)
+                (SessionKind::Icmp, crate::session::untracked())
             }
-            _ => (SessionKind::Other, Session::default().tcp),
+            _ => (SessionKind::Other, crate::session::untracked()),
         };
         if swapped != client_is_receiver {
             // The client is the canonical key's destination.
             flags |= sf::CLIENT_IS_DST;
+        }
+        let decision = match early {
+            Some(d) => d,
+            // A tracked lone SYN-ACK: its receiver is the client, on the other side of the wire.
+            None if client_is_receiver => {
+                self.policy_for(&p.key.reversed(), self.egress_of(ingress), None)
+            }
+            None => self.decide(p, ingress),
+        };
+        if decision.log_end {
+            flags |= sf::LOG_END;
         }
         let refused = decision.action != Action::Allow;
         if refused {
@@ -642,6 +659,12 @@ impl Engine {
     /// The policy's decision for a flow's first packet (app not identified yet).
     #[inline]
     fn decide(&self, p: &Parsed, ingress: u8) -> Decision {
+        self.policy_for(&p.key, ingress, None)
+    }
+
+    /// The policy's decision for a flow seen from its client: `key` client to server, entering
+    /// on `ingress`.
+    fn policy_for(&self, key: &FlowKey, ingress: u8, app: Option<&str>) -> Decision {
         let zone = |port: u8| {
             self.cfg
                 .port_zone
@@ -652,12 +675,12 @@ impl Engine {
         self.cfg.policy.lookup(&Query {
             from_zone: zone(ingress),
             to_zone: zone(self.egress_of(ingress)),
-            src: p.key.src,
-            dst: p.key.dst,
-            family: p.key.family,
-            proto: p.key.proto,
-            dport: p.key.dport,
-            app: None,
+            src: key.src,
+            dst: key.dst,
+            family: key.family,
+            proto: key.proto,
+            dport: key.dport,
+            app,
         })
     }
 
@@ -724,25 +747,7 @@ impl Engine {
 
     /// The policy's decision for a live session, from its client's view (reload, app-ID).
     fn recheck(&self, slot: u32, app: Option<&str>) -> Decision {
-        let s = self.table.value(slot);
-        let key = self.client_key(slot);
-        let zone = |port: u8| {
-            self.cfg
-                .port_zone
-                .get(port as usize)
-                .copied()
-                .unwrap_or(u8::MAX)
-        };
-        self.cfg.policy.lookup(&Query {
-            from_zone: zone(s.ingress),
-            to_zone: zone(self.egress_of(s.ingress)),
-            src: key.src,
-            dst: key.dst,
-            family: key.family,
-            proto: key.proto,
-            dport: key.dport,
-            app,
-        })
+        self.policy_for(&self.client_key(slot), self.table.value(slot).ingress, app)
     }
 
     /// The app-ID stage: looks at a payload of an undecided session; once it names the

@@ -140,7 +140,9 @@ impl Policy {
         }
 
         let n = rules.len();
+        let stateless = rules.iter().any(|r| !r.connection_tracking);
         Ok(Policy {
+            stateless,
             names: config.rules.iter().map(|r| r.name.clone()).collect(),
             position,
             rules,

@@ -192,6 +192,8 @@ pub struct Policy {
     dst6: IntervalTable,
     service: IntervalTable,
     app_default: AppDefaultFn,
+    /// Some enabled rule has `connection_tracking: false`.
+    stateless: bool,
 }
 
 /// The service dimension's key.
@@ -213,6 +215,12 @@ fn address_key(bytes: &[u8; 16], family: u8) -> u128 {
 }
 
 impl Policy {
+    /// Whether any enabled rule is stateless: only then must a packet that cannot open a session
+    /// (a non-SYN TCP segment) be looked up before the session checks refuse it.
+    pub fn has_stateless_rules(&self) -> bool {
+        self.stateless
+    }
+
     /// Replaces the application-default port check (app-ID's table).
     pub fn with_app_default(mut self, hook: AppDefaultFn) -> Policy {
         self.app_default = hook;
