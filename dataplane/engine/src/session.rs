@@ -43,14 +43,17 @@ pub mod session_flags {
     pub const APP_DECIDED: u8 = 0x80;
 }
 
-/// One session. The flow key lives in the table slot beside it (40 bytes); together they are
-/// 128 bytes, two cache lines (asserted in `pipeline`).
+/// One session: 80 bytes. The flow key lives in the table entry beside it; with its share of
+/// the index a session costs at most 128 bytes (asserted in `pipeline`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// TCP state (unused by other kinds).
     pub tcp: TcpTracker,
-    /// Bytes seen, by [`Dir::index`].
-    pub bytes: [u64; 2],
+    /// Bytes seen, by [`Dir::index`]: 48-bit counters (256 TiB a direction) split in a low word
+    /// and a high half-word, so the session keeps 4-byte alignment and its size budget; read
+    /// them with [`Session::bytes`].
+    pub bytes_lo: [u32; 2],
+    pub bytes_hi: [u16; 2],
     /// Packets seen, by [`Dir::index`].
     pub packets: [u32; 2],
     /// Last packet, in ms since the engine's epoch (differences wrap safely for 49 days, far
@@ -84,7 +87,8 @@ impl Default for Session {
     fn default() -> Self {
         Session {
             tcp: untracked(),
-            bytes: [0; 2],
+            bytes_lo: [0; 2],
+            bytes_hi: [0; 2],
             packets: [0; 2],
             last_seen_ms: 0,
             start_ms: 0,
@@ -133,8 +137,17 @@ impl Session {
     pub fn count(&mut self, dir: Dir, bytes: usize, now_ms: u32) {
         let d = dir.index();
         self.packets[d] = self.packets[d].wrapping_add(1);
-        self.bytes[d] = self.bytes[d].wrapping_add(bytes as u64);
+        let (lo, carry) = self.bytes_lo[d].overflowing_add(bytes as u32);
+        self.bytes_lo[d] = lo;
+        self.bytes_hi[d] = self.bytes_hi[d].wrapping_add(carry as u16);
         self.last_seen_ms = now_ms;
+    }
+
+    /// Bytes seen in direction `dir` (wraps at 2^48).
+    #[inline]
+    pub fn bytes(&self, dir: Dir) -> u64 {
+        let d = dir.index();
+        (self.bytes_hi[d] as u64) << 32 | self.bytes_lo[d] as u64
     }
 
     /// CLI label of the state.

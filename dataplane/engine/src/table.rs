@@ -1,21 +1,32 @@
-//! A fixed-capacity session table: a slab of slots plus a hash index of slot numbers.
+//! A fixed-capacity session table: a slab of entries (key and value side by side) plus an
+//! open-addressing index of 4-byte buckets.
 //!
 //! All memory is allocated at construction and never grows: a full table refuses an insert
-//! (`TableFull`), it does not allocate. The index is a `hashbrown::HashTable<u32>` that stores
-//! only the slot number (the key lives in the slot), so it costs ~5 bytes a bucket. The caller
-//! passes the hash in: the flow key's symmetric hash is computed once per packet in the burst's
-//! parse stage and reused for the worker choice and the lookup.
+//! (`TableFull`), it does not allocate. The caller passes the hash in: the flow key's symmetric
+//! hash is computed once per packet in the burst's parse stage and reused for the worker choice,
+//! the prefetches and the lookup.
 //!
-//! Why the index has twice the buckets it needs: hashbrown turns deleted entries into
-//! tombstones; when inserts run out of free buckets it rehashes, in place if the table is at most
-//! half full, and by growing (allocating) otherwise. Keeping live entries under half of the
-//! index's capacity makes every rehash an in-place one, so churn never allocates (tested below).
+//! ## The index
+//! Each bucket is a `u32`: the slot number plus one in the low 24 bits (0 = empty) and an 8-bit
+//! tag from the top of the hash in the high 8 bits, so a probe compares a key (a cache miss into
+//! the slab) only when the tag matches (a false match once in 256 probes). Buckets number
+//! `capacity * 8 / 7` (the index is at most 7/8 full), rounded to a cache line of 16 buckets: about
+//! 4.6 bytes a session. The home bucket is `hash_lo32 * buckets >> 32` (no power-of-two
+//! rounding, which would cost up to 2x the memory), then linear probing: a probe sequence walks
+//! adjacent buckets, mostly within one cache line.
 //!
+//! Deletion shifts later entries of the cluster back (Knuth's algorithm R) instead of leaving
+//! tombstones, so probe sequences never lengthen with churn and the index never needs a rebuild
+//! (hashbrown, which this replaces, keeps tombstones and rehashes; to keep that rehash in place it
+//! had to be sized at 2x, ~21 bytes a session at 1M). The shift recomputes the hash of each entry
+//! it considers moving: removal is rarer than lookup and happens off the per-packet path.
+//!
+//! ## Handles
 //! Slots carry a generation: even while free, odd while live, bumped on both transitions. A
 //! [`SessionHandle`] (slot, generation) is how other parts of the system name a session (timers,
 //! CLI, records, later HA); a stale handle is detected rather than aliasing a new session.
 
-use hashbrown::HashTable;
+use synwall_prefetch::prefetch;
 
 /// A session's name: slot number and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,43 +39,74 @@ pub struct SessionHandle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableFull;
 
+/// Most slots one table can have: bucket slot numbers are 24 bits (plus one).
+pub const MAX_CAPACITY: u32 = (1 << 24) - 2;
+
+const SLOT_BITS: u32 = 24;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+const EMPTY: u32 = 0;
+/// Buckets per 64-byte cache line.
+const LINE_BUCKETS: usize = 16;
+
+/// One slab entry: the key beside its value, so a lookup's key compare brings the value's
+/// first bytes into cache with it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Entry<K, V> {
+    pub key: K,
+    pub value: V,
+}
+
+/// Buckets the index has for `capacity` sessions (at most 7/8 full, whole cache lines).
+pub const fn index_buckets(capacity: u32) -> usize {
+    let want = (capacity as usize * 8).div_ceil(7) + 1;
+    let lines = want.div_ceil(LINE_BUCKETS);
+    if lines < 1 {
+        LINE_BUCKETS
+    } else {
+        lines * LINE_BUCKETS
+    }
+}
+
 /// Fixed-capacity table of `V` keyed by `K`.
 pub struct SessionTable<K, V> {
-    keys: Vec<K>,
-    values: Vec<V>,
+    entries: Vec<Entry<K, V>>,
     generations: Vec<u32>,
     /// Free slot numbers, used as a stack (recently freed slots are warm in cache).
     free: Vec<u32>,
-    index: HashTable<u32>,
-    index_capacity: usize,
-    /// The key's hash, for the index's in-place rehash (the index stores no hashes).
+    buckets: Vec<u32>,
+    /// The key's hash, for deletion's back-shift (the index stores no hashes).
     hash_fn: fn(&K) -> u64,
 }
 
+#[inline(always)]
+fn tag_of(hash: u64) -> u32 {
+    ((hash >> 56) as u32) << SLOT_BITS
+}
+
 impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
-    /// A table of `capacity` sessions, all memory allocated now. `hash_fn` must be the hash the
-    /// caller passes to `lookup`/`insert`/`remove`.
+    /// A table of `capacity` sessions (at most [`MAX_CAPACITY`]), all memory allocated now.
+    /// `hash_fn` must be the hash the caller passes to `lookup`/`insert`.
     pub fn new(capacity: u32, hash_fn: fn(&K) -> u64) -> Self {
+        assert!(
+            capacity <= MAX_CAPACITY,
+            "a session table holds at most {MAX_CAPACITY} sessions (config validation caps it)"
+        );
         let cap = capacity as usize;
-        let index = HashTable::with_capacity(cap.saturating_mul(2).max(16));
-        let index_capacity = index.capacity();
         SessionTable {
-            keys: vec![K::default(); cap],
-            values: (0..cap).map(|_| V::default()).collect(),
+            entries: (0..cap).map(|_| Entry::default()).collect(),
             generations: vec![0; cap],
             free: (0..capacity).rev().collect(),
-            index,
-            index_capacity,
+            buckets: vec![EMPTY; index_buckets(capacity)],
             hash_fn,
         }
     }
 
     pub fn capacity(&self) -> usize {
-        self.keys.len()
+        self.entries.len()
     }
 
     pub fn len(&self) -> usize {
-        self.keys.len() - self.free.len()
+        self.entries.len() - self.free.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -75,59 +117,141 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
         self.free.is_empty()
     }
 
-    /// Whether the index still has the capacity it was built with (it never reallocated).
-    pub fn index_never_grew(&self) -> bool {
-        self.index.capacity() == self.index_capacity
+    /// Bytes the index takes per session of capacity.
+    pub fn index_bytes_per_session(&self) -> f64 {
+        (self.buckets.len() * std::mem::size_of::<u32>()) as f64 / self.capacity().max(1) as f64
     }
 
-    /// Bytes the index takes per session of capacity: buckets x (slot number + control byte).
-    pub fn index_bytes_per_session(&self) -> f64 {
-        let buckets = (self.index_capacity * 8 / 7).next_power_of_two() as f64;
-        buckets * (std::mem::size_of::<u32>() + 1) as f64 / self.capacity().max(1) as f64
+    /// Bytes of all the table's arrays per session of capacity (slab, index, generations, free
+    /// stack).
+    pub fn bytes_per_session(&self) -> f64 {
+        let per_slot = std::mem::size_of::<Entry<K, V>>() + 2 * std::mem::size_of::<u32>();
+        per_slot as f64 + self.index_bytes_per_session()
+    }
+
+    #[inline(always)]
+    fn home(&self, hash: u64) -> usize {
+        ((hash as u32 as u64 * self.buckets.len() as u64) >> 32) as usize
+    }
+
+    #[inline(always)]
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.buckets.len() {
+            0
+        } else {
+            i + 1
+        }
+    }
+
+    /// Burst stage 1: starts loading the index line where `hash`'s probe begins.
+    #[inline(always)]
+    pub fn prefetch_index(&self, hash: u64) {
+        prefetch(&self.buckets[self.home(hash)]);
+    }
+
+    /// Burst stage 2: with the index line in cache, starts loading the entry whose tag matches
+    /// (the likely hit). Reads only the index.
+    #[inline(always)]
+    pub fn prefetch_entry(&self, hash: u64) {
+        let tag = tag_of(hash);
+        let mut i = self.home(hash);
+        loop {
+            let b = self.buckets[i];
+            if b == EMPTY {
+                return;
+            }
+            if b & !SLOT_MASK == tag {
+                let entry = &self.entries[((b & SLOT_MASK) - 1) as usize];
+                prefetch(entry);
+                // An entry may straddle two cache lines; the value's tail is in the second.
+                prefetch(&entry.value);
+                return;
+            }
+            i = self.next(i);
+        }
     }
 
     /// Finds the live slot holding `key`. Hot path: no allocation.
     #[inline]
     pub fn lookup(&self, hash: u64, key: &K) -> Option<u32> {
-        let keys = &self.keys;
-        self.index
-            .find(hash, |&i| keys[i as usize] == *key)
-            .copied()
+        let tag = tag_of(hash);
+        let mut i = self.home(hash);
+        loop {
+            let b = self.buckets[i];
+            if b == EMPTY {
+                return None;
+            }
+            if b & !SLOT_MASK == tag {
+                let slot = (b & SLOT_MASK) - 1;
+                if self.entries[slot as usize].key == *key {
+                    return Some(slot);
+                }
+            }
+            i = self.next(i);
+        }
     }
 
     /// Inserts a new session; the caller has checked that the key is absent. Hot path: takes a
-    /// free slot, no allocation (the index never grows, see the module docs).
+    /// free slot and the first empty bucket of the probe sequence, no allocation.
     #[inline]
     pub fn insert(&mut self, hash: u64, key: K, value: V) -> Result<SessionHandle, TableFull> {
         let slot = self.free.pop().ok_or(TableFull)?;
-        let i = slot as usize;
-        self.keys[i] = key;
-        self.values[i] = value;
-        self.generations[i] = self.generations[i].wrapping_add(1);
-        let (keys, hash_fn) = (&self.keys, self.hash_fn);
-        self.index
-            .insert_unique(hash, slot, |&j| hash_fn(&keys[j as usize]));
+        let s = slot as usize;
+        self.entries[s] = Entry { key, value };
+        self.generations[s] = self.generations[s].wrapping_add(1);
+        // The index is never more than 7/8 full, so an empty bucket is always found.
+        let mut i = self.home(hash);
+        while self.buckets[i] != EMPTY {
+            i = self.next(i);
+        }
+        self.buckets[i] = tag_of(hash) | (slot + 1);
         Ok(SessionHandle {
             index: slot,
-            generation: self.generations[i],
+            generation: self.generations[s],
         })
     }
 
     /// Removes the live session in `slot` and returns its key; its value stays readable until
     /// the slot is reused (the caller usually logs it first).
     pub fn remove(&mut self, slot: u32) -> Option<K> {
-        let i = slot as usize;
         if !self.is_live(slot) {
             return None;
         }
-        let key = self.keys[i];
-        let hash = (self.hash_fn)(&key);
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == slot) {
-            entry.remove();
+        let s = slot as usize;
+        let key = self.entries[s].key;
+        let mut i = self.home((self.hash_fn)(&key));
+        while self.buckets[i] & SLOT_MASK != slot + 1 {
+            i = self.next(i);
         }
-        self.generations[i] = self.generations[i].wrapping_add(1);
+        self.unlink_bucket(i);
+        self.generations[s] = self.generations[s].wrapping_add(1);
         self.free.push(slot);
         Some(key)
+    }
+
+    /// Empties bucket `hole` and shifts back the entries after it whose probe sequence passes
+    /// through it, so every entry stays reachable from its home without tombstones.
+    fn unlink_bucket(&mut self, mut hole: usize) {
+        let n = self.buckets.len();
+        let mut j = self.next(hole);
+        loop {
+            let b = self.buckets[j];
+            if b == EMPTY {
+                break;
+            }
+            let slot = ((b & SLOT_MASK) - 1) as usize;
+            let home = self.home((self.hash_fn)(&self.entries[slot].key));
+            // Distances along the probe direction (wrapping): the entry at `j` may move to the
+            // hole if its home is not strictly between the hole and `j`.
+            let dist_home = (j + n - home) % n;
+            let dist_hole = (j + n - hole) % n;
+            if dist_home >= dist_hole {
+                self.buckets[hole] = b;
+                hole = j;
+            }
+            j = self.next(j);
+        }
+        self.buckets[hole] = EMPTY;
     }
 
     #[inline]
@@ -152,32 +276,64 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
 
     #[inline]
     pub fn key(&self, slot: u32) -> &K {
-        &self.keys[slot as usize]
+        &self.entries[slot as usize].key
     }
 
     #[inline]
     pub fn value(&self, slot: u32) -> &V {
-        &self.values[slot as usize]
+        &self.entries[slot as usize].value
     }
 
     #[inline]
     pub fn value_mut(&mut self, slot: u32) -> &mut V {
-        &mut self.values[slot as usize]
+        &mut self.entries[slot as usize].value
     }
 
     /// Key and value of a slot, the value writable.
     #[inline]
     pub fn entry_mut(&mut self, slot: u32) -> (&K, &mut V) {
-        (&self.keys[slot as usize], &mut self.values[slot as usize])
+        let e = &mut self.entries[slot as usize];
+        (&e.key, &mut e.value)
     }
 
     pub fn get(&self, h: SessionHandle) -> Option<&V> {
-        self.is_current(h).then(|| &self.values[h.index as usize])
+        self.is_current(h)
+            .then(|| &self.entries[h.index as usize].value)
     }
 
     /// Live slots, in slot order (management path: CLI, reload re-checks, drain).
     pub fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..self.keys.len() as u32).filter(|&s| self.is_live(s))
+        (0..self.entries.len() as u32).filter(|&s| self.is_live(s))
+    }
+
+    /// Checks the index against the slab (tests and fuzzing): every live slot is reachable from
+    /// its home bucket, every bucket names a live slot, nothing twice.
+    pub fn check_index(&self) -> Result<(), String> {
+        let mut seen = vec![false; self.entries.len()];
+        let mut used = 0;
+        for &b in &self.buckets {
+            if b == EMPTY {
+                continue;
+            }
+            used += 1;
+            let slot = (b & SLOT_MASK) - 1;
+            if !self.is_live(slot) {
+                return Err(format!("bucket names free slot {slot}"));
+            }
+            if std::mem::replace(&mut seen[slot as usize], true) {
+                return Err(format!("slot {slot} indexed twice"));
+            }
+        }
+        if used != self.len() {
+            return Err(format!("{used} buckets for {} live slots", self.len()));
+        }
+        for slot in self.live_slots() {
+            let key = &self.entries[slot as usize].key;
+            if self.lookup((self.hash_fn)(key), key) != Some(slot) {
+                return Err(format!("slot {slot} unreachable from its home bucket"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -187,6 +343,12 @@ mod tests {
 
     fn h(k: &u64) -> u64 {
         k.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// A hash that sends every key to a few homes: long clusters that wrap around the end.
+    fn clustered(k: &u64) -> u64 {
+        let low = [0xffff_fff0u64, 0x7fff_fff0, 0][(k % 3) as usize];
+        (h(k) & 0xff00_0000_0000_0000) | low
     }
 
     #[test]
@@ -204,6 +366,7 @@ mod tests {
         assert_eq!(t.lookup(h(&10), &10), None);
         assert_eq!(t.len(), 1);
         assert_eq!(t.live_slots().collect::<Vec<_>>(), vec![b.index]);
+        t.check_index().unwrap();
     }
 
     #[test]
@@ -233,8 +396,38 @@ mod tests {
         }
     }
 
+    /// Removal's back-shift keeps every key reachable, clusters wrapping around the end of the
+    /// index included.
     #[test]
-    fn churn_at_full_capacity_never_grows_the_index() {
+    fn back_shift_deletion_keeps_clusters_reachable() {
+        for hash in [h as fn(&u64) -> u64, clustered] {
+            let cap = 200u32;
+            let mut t: SessionTable<u64, u32> = SessionTable::new(cap, hash);
+            let mut live: Vec<(u64, u32)> = Vec::new();
+            let mut x = 1u64;
+            for step in 0..20_000u64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if live.len() < cap as usize && (!x.is_multiple_of(3) || live.is_empty()) {
+                    let k = step;
+                    live.push((k, t.insert(hash(&k), k, 0).unwrap().index));
+                } else {
+                    let (k, slot) = live.swap_remove((x as usize / 3) % live.len());
+                    assert_eq!(t.remove(slot), Some(k));
+                }
+                if step.is_multiple_of(97) {
+                    t.check_index().unwrap();
+                    for &(k, slot) in &live {
+                        assert_eq!(t.lookup(hash(&k), &k), Some(slot));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn churn_at_full_capacity_keeps_the_index_exact() {
         let cap = 5000u32;
         let mut t: SessionTable<u64, u32> = SessionTable::new(cap, h);
         let mut slots = Vec::new();
@@ -243,7 +436,6 @@ mod tests {
         }
         let mut next = cap as u64;
         for round in 0..40 {
-            // Remove every other session and insert as many new ones: tombstones pile up.
             for (n, s) in slots.iter_mut().enumerate() {
                 if (n + round) % 2 == 0 {
                     t.remove(*s).unwrap();
@@ -251,9 +443,17 @@ mod tests {
                     next += 1;
                 }
             }
-            assert!(t.index_never_grew(), "index reallocated in round {round}");
             assert_eq!(t.len(), cap as usize);
         }
-        assert!(t.index_bytes_per_session() < 25.0);
+        t.check_index().unwrap();
+        assert!(t.index_bytes_per_session() < 4.7);
+    }
+
+    #[test]
+    fn index_size() {
+        assert_eq!(index_buckets(0), 16);
+        assert!(index_buckets(7) >= 9);
+        let b = index_buckets(1_000_000);
+        assert!((1_142_858..1_142_858 + 16).contains(&b), "{b}");
     }
 }

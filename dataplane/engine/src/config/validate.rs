@@ -157,6 +157,17 @@ impl Config {
         if self.session.max_sessions == 0 {
             problems.push(at.key("max_sessions"), "at least 1 session is needed");
         }
+        let workers = self.dataplane.workers.len().max(1) as u64;
+        let per_worker = crate::table::MAX_CAPACITY as u64;
+        if self.session.max_sessions / workers > per_worker {
+            problems.push(
+                at.key("max_sessions"),
+                format!(
+                    "at most {per_worker} sessions per worker ({workers} worker(s) here): \
+                     add workers or lower it"
+                ),
+            );
+        }
         // Destructured without `..`: a new timeout field does not compile until it has a range.
         let Timeouts {
             tcp,

@@ -30,7 +30,7 @@ impl Engine {
                             "server"
                         }
                         .into(),
-                        flags_seen: wire::flag_code(peer.flags_seen).to_string(),
+                        flags_seen: wire::flag_code(peer.flags_sent()).to_string(),
                         window_scale: peer.scale,
                         max_window: peer.maxwin,
                     }
@@ -71,8 +71,8 @@ impl Engine {
             app,
             packets_c2s: s.packets[0] as u64,
             packets_s2c: s.packets[1] as u64,
-            bytes_c2s: s.bytes[0],
-            bytes_s2c: s.bytes[1],
+            bytes_c2s: s.bytes(Dir::ClientToServer),
+            bytes_s2c: s.bytes(Dir::ServerToClient),
             start: crate::records::rfc3339(self.start_ns(slot, now_ns)),
             timeout_seconds: s.timeout_ns(&self.cfg.timeouts) / 1_000_000_000,
             remaining_seconds: self.remaining_ns(slot, now_ns) / 1_000_000_000,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Connection state, conntrack's `tcp_conntrack` minus `SYN_SENT2` (simultaneous open is
 /// refused, see the table). The states do not say which side closed first; the per-direction
-/// `flags_seen` of [`TcpPeer`](super::TcpPeer) do.
+/// `FIN_SENT` bits of [`TcpPeer`](super::TcpPeer) do.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum TcpState {

@@ -475,7 +475,7 @@ fn repeated_syn_with_a_new_isn_restarts_tracking() {
         accept(),
         TcpState::SynSent,
     );
-    assert_eq!(t.peer(C2S).end, SeqNumber(90_001));
+    assert_eq!({ t.peer(C2S).end }, SeqNumber(90_001));
     let v = t.on_segment(S2C, &seg(SYN | ACK, SI, CI + 1, 0), &cfg());
     assert_eq!(v, invalid(TcpInvalid::SynAckBadAck), "acks the old ISN");
     step(
@@ -672,7 +672,7 @@ fn sequence_numbers_wrap() {
         assert_eq!((v.action, v.out_of_order), (accept(), false));
         seq = seq.wrapping_add(40);
     }
-    assert_eq!(t.peer(C2S).end, SeqNumber(seq));
+    assert_eq!({ t.peer(C2S).end }, SeqNumber(seq));
     step(
         &mut t,
         S2C,

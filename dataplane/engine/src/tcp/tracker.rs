@@ -100,7 +100,7 @@ mod tracker_bits {
     pub const MIDSTREAM: u8 = 0x02;
 }
 
-/// One session's TCP tracking state: 48 bytes, `Copy`, serialisable for HA session sync.
+/// One session's TCP tracking state: 44 bytes, `Copy`, serialisable for HA session sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TcpTracker {
     /// Indexed by `Dir::index()`: what each side has sent.
@@ -113,7 +113,7 @@ pub struct TcpTracker {
     bits: u8,
 }
 
-const _: () = assert!(core::mem::size_of::<TcpTracker>() <= 48);
+const _: () = assert!(core::mem::size_of::<TcpTracker>() <= 44);
 
 impl TcpTracker {
     /// Starts tracking from the client's SYN (the segment is consumed: do not pass it to
@@ -237,7 +237,7 @@ impl TcpTracker {
                 {
                     return TcpVerdict::invalid(TcpInvalid::RstOutOfWindow);
                 }
-                self.peers[s].flags_seen |= seg.flags;
+                self.peers[s].bits |= window::sent_bits(seg.flags);
                 let mut verdict = self.enter(next, rst_end_reason(dir));
                 verdict.broken_handshake = broken;
                 return verdict;
@@ -295,7 +295,7 @@ impl TcpTracker {
             (second, first)
         };
         window::update(sender, receiver, seg, &numbers);
-        if self.peers.iter().all(|p| p.next >= p.end) {
+        if self.peers.iter().all(|p| { p.next } >= { p.end }) {
             self.out_of_order = 0;
         }
 
@@ -328,7 +328,7 @@ impl TcpTracker {
     /// Client ACK in SYN_SENT: the server's SYN-ACK went another way.
     fn on_asymmetric_ack(&mut self, seg: &Segment, cfg: &TcpConfig) -> TcpVerdict {
         let client = Dir::ClientToServer.index();
-        if SeqNumber(seg.seq) != self.peers[client].end {
+        if SeqNumber(seg.seq) != { self.peers[client].end } {
             return TcpVerdict::invalid(TcpInvalid::AckNotAfterSyn);
         }
         if !cfg.asymmetric_bypass {
@@ -367,18 +367,18 @@ impl TcpTracker {
 /// A FIN from a side that already sent one is a retransmission (its FIN was not acknowledged
 /// yet): it must not count as the other side's FIN, so it is looked up as an ACK.
 fn fin_is_retransmit(sender: &TcpPeer) -> bool {
-    sender.flags_seen & flags::FIN != 0
+    sender.bits & peer_bits::SENT_FIN != 0
 }
 
 /// RFC 9293 3.10.7.3: in SYN-SENT an acceptable ACK acknowledges exactly the SYN (ISN + 1).
 fn synack_acks_syn(client: &TcpPeer, seg: &Segment) -> bool {
-    SeqNumber(seg.ack) == client.end
+    SeqNumber(seg.ack) == { client.end }
 }
 
 /// The segment completing the handshake (ACK or FIN-ACK) must acknowledge the SYN-ACK: in
 /// SYN_RECV the server side always comes from a SYN-ACK, so its `end` is its ISN + 1.
 fn handshake_ack_ok(server: &TcpPeer, seg: &Segment) -> bool {
-    SeqNumber(seg.ack) == server.end
+    SeqNumber(seg.ack) == { server.end }
 }
 
 /// Whether a RST may close the session. In SYN_SENT a RST from the server is acceptable only if
@@ -387,9 +387,9 @@ fn handshake_ack_ok(server: &TcpPeer, seg: &Segment) -> bool {
 fn rst_acceptable(state: TcpState, dir: Dir, s: &TcpPeer, r: &TcpPeer, seg: &Segment) -> bool {
     match (state, dir) {
         (TcpState::SynSent, Dir::ServerToClient) => {
-            seg.has(flags::ACK) && SeqNumber(seg.ack) == r.end
+            seg.has(flags::ACK) && SeqNumber(seg.ack) == { r.end }
         }
-        (TcpState::SynSent, Dir::ClientToServer) => SeqNumber(seg.seq) == s.end,
+        (TcpState::SynSent, Dir::ClientToServer) => SeqNumber(seg.seq) == { s.end },
         _ => window::rst_in_window(s, r, seg.seq),
     }
 }
@@ -409,7 +409,8 @@ fn is_broken_handshake_rst(t: &TcpTracker, dir: Dir, seg: &Segment) -> bool {
 /// CLOSE_WAIT needs the FIN acknowledged, LAST_ACK -> TIME_WAIT needs both FINs acknowledged.
 /// Every other move proceeds. Called after the segment's bookkeeping (`FIN_ACKED` bits).
 fn close_step_done(state: TcpState, next: TcpState, peers: &[TcpPeer; 2]) -> bool {
-    let fin_acked = |p: &TcpPeer| p.flags_seen & flags::FIN == 0 || p.has_bit(peer_bits::FIN_ACKED);
+    let fin_acked =
+        |p: &TcpPeer| !p.has_bit(peer_bits::SENT_FIN) || p.has_bit(peer_bits::FIN_ACKED);
     match (state, next) {
         (TcpState::FinWait, TcpState::CloseWait) | (TcpState::LastAck, TcpState::TimeWait) => {
             peers.iter().all(fin_acked)

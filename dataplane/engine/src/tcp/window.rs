@@ -54,10 +54,33 @@ pub mod peer_bits {
     pub const LIBERAL: u8 = 0x02;
     /// The other side has acknowledged this side's FIN.
     pub const FIN_ACKED: u8 = 0x04;
+    /// This side has sent a FIN / SYN / ACK / RST (the flags whose history is kept: the FIN
+    /// for the close, SYN and ACK for "did the handshake complete", all four for the CLI).
+    pub const SENT_FIN: u8 = 0x08;
+    pub const SENT_SYN: u8 = 0x10;
+    pub const SENT_RST: u8 = 0x20;
+    pub const SENT_ACK: u8 = 0x40;
 }
 
+/// The `SENT_*` peer bits a segment's flags set: TCP's FIN, SYN, RST flags are bits 0, 1, 2
+/// and ACK is bit 4, so they shift into place.
+#[inline(always)]
+pub(crate) const fn sent_bits(seg_flags: u8) -> u8 {
+    ((seg_flags & (flags::FIN | flags::SYN | flags::RST)) << 3) | ((seg_flags & flags::ACK) << 2)
+}
+
+const _: () = assert!(sent_bits(flags::FIN) == peer_bits::SENT_FIN);
+const _: () = assert!(sent_bits(flags::SYN) == peer_bits::SENT_SYN);
+const _: () = assert!(sent_bits(flags::RST) == peer_bits::SENT_RST);
+const _: () = assert!(sent_bits(flags::ACK) == peer_bits::SENT_ACK);
+
 /// What the tracker knows about one direction's sequence space (conntrack's `ip_ct_tcp_state`).
+///
+/// Packed to 2-byte alignment: 18 bytes instead of 20, so two peers and the tracker's own fields
+/// fit the session's size budget. Fields are read and written by value (x86 loads unaligned
+/// words at full speed); never take a reference to one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(C, packed(2))]
 pub struct TcpPeer {
     /// Highest end of sequence space sent (`td_end`).
     pub end: SeqNumber,
@@ -70,8 +93,6 @@ pub struct TcpPeer {
     pub next: SeqNumber,
     /// Window scale shift applied to this side's windows (`td_scale`).
     pub scale: u8,
-    /// OR of every TCP flag byte this side has sent (Cilium's `tx_flags_seen`).
-    pub flags_seen: u8,
     /// See [`peer_bits`].
     pub bits: u8,
 }
@@ -103,8 +124,7 @@ impl TcpPeer {
             maxwin: u32::from(seg.window).max(1),
             next: end,
             scale,
-            flags_seen: seg.flags,
-            bits,
+            bits: bits | sent_bits(seg.flags),
         }
     }
 
@@ -120,8 +140,7 @@ impl TcpPeer {
             maxwin,
             next: end,
             scale: 0,
-            flags_seen: seg.flags,
-            bits: peer_bits::LIBERAL,
+            bits: peer_bits::LIBERAL | sent_bits(seg.flags),
         }
     }
 
@@ -145,6 +164,12 @@ impl TcpPeer {
 
     pub const fn has_bit(&self, bit: u8) -> bool {
         self.bits & bit != 0
+    }
+
+    /// The TCP flags (FIN, SYN, RST, ACK only) this side has sent.
+    pub const fn flags_sent(&self) -> u8 {
+        ((self.bits >> 3) & (flags::FIN | flags::SYN | flags::RST))
+            | ((self.bits >> 2) & flags::ACK)
     }
 
     /// The numbers of a segment sent by this side, with the empty-segment rule applied.
@@ -177,12 +202,12 @@ pub(crate) fn in_window(s: &TcpPeer, r: &TcpPeer, n: &SegNumbers) -> Result<(), 
     if s.has_bit(peer_bits::LIBERAL) || r.has_bit(peer_bits::LIBERAL) {
         return Ok(());
     }
-    let seq_ok = n.seq <= s.maxend && n.end >= s.end - r.maxwin;
+    let seq_ok = n.seq <= { s.maxend } && n.end >= s.end - r.maxwin;
     if !seq_ok {
         return Err(TcpInvalid::SeqOutOfWindow);
     }
     if let (Some(ack), true) = (n.ack, r.seen()) {
-        let ack_ok = ack <= r.end && ack >= r.end - s.maxwin.max(MIN_ACK_WINDOW);
+        let ack_ok = ack <= { r.end } && ack >= r.end - s.maxwin.max(MIN_ACK_WINDOW);
         if !ack_ok {
             return Err(TcpInvalid::AckOutOfWindow);
         }
@@ -198,26 +223,26 @@ pub(crate) fn rst_in_window(s: &TcpPeer, r: &TcpPeer, seq: u32) -> bool {
         return true;
     }
     let seq = SeqNumber(seq);
-    seq <= s.maxend && seq >= s.end - r.maxwin
+    seq <= { s.maxend } && seq >= s.end - r.maxwin
 }
 
 /// Whether a tracked segment from `s` starts after a hole: `seq > s.next` for a segment that
 /// occupies sequence space. Retransmissions and in-order data are not out of order.
 pub(crate) fn is_out_of_order(s: &TcpPeer, n: &SegNumbers) -> bool {
-    n.occupies_space && n.seq > s.next
+    n.occupies_space && n.seq > { s.next }
 }
 
 /// Applies an accepted segment from `s` to `r` (the update rules in the module documentation,
 /// plus the out-of-order bookkeeping and the FIN-acknowledged bit).
 pub(crate) fn update(s: &mut TcpPeer, r: &mut TcpPeer, seg: &Segment, n: &SegNumbers) {
-    s.flags_seen |= seg.flags;
+    s.bits |= sent_bits(seg.flags);
     s.maxwin = s.maxwin.max(n.win);
     s.end = s.end.max(n.end);
-    if n.seq <= s.next {
+    if n.seq <= { s.next } {
         // In order (or a retransmission reaching past the hole): the contiguous part grows.
         s.next = s.next.max(n.end);
     }
-    if n.end > s.maxend {
+    if n.end > { s.maxend } {
         if r.seen() {
             r.maxwin = r.maxwin.saturating_add(n.end.diff(s.maxend) as u32);
         }
@@ -227,10 +252,10 @@ pub(crate) fn update(s: &mut TcpPeer, r: &mut TcpPeer, seg: &Segment, n: &SegNum
         r.maxend = r.maxend.max(ack + n.win.max(1));
         // The receiver of the ACK has delivered everything before it: the hole, if any, is
         // filled up to there. Never past what we saw (liberal sides skip bound III).
-        if ack > r.next && ack <= r.end {
+        if ack > { r.next } && ack <= { r.end } {
             r.next = ack;
         }
-        if r.flags_seen & flags::FIN != 0 && ack >= r.end {
+        if r.bits & peer_bits::SENT_FIN != 0 && ack >= { r.end } {
             r.bits |= peer_bits::FIN_ACKED;
         }
     }
@@ -268,9 +293,9 @@ mod tests {
         let mut s = seg(SYN, u32::MAX, 0, 0, 0);
         s.wscale = Some(20);
         let p = TcpPeer::from_syn(&s);
-        assert_eq!(p.end, SeqNumber(0), "ISN + 1 wraps");
-        assert_eq!(p.maxend, p.end);
-        assert_eq!(p.maxwin, 1, "a zero window still counts as seen");
+        assert_eq!({ p.end }, SeqNumber(0), "ISN + 1 wraps");
+        assert_eq!({ p.maxend }, { p.end });
+        assert_eq!({ p.maxwin }, 1, "a zero window still counts as seen");
         assert_eq!(p.scale, 14, "shift capped at 14");
         assert!(p.has_bit(peer_bits::WSCALE_OFFERED));
     }
@@ -278,8 +303,8 @@ mod tests {
     #[test]
     fn synack_opens_the_clients_window() {
         let (client, server) = handshake_peers();
-        assert_eq!(client.maxend, SeqNumber(2001));
-        assert_eq!(server.end, SeqNumber(5001));
+        assert_eq!({ client.maxend }, SeqNumber(2001));
+        assert_eq!({ server.end }, SeqNumber(5001));
     }
 
     #[test]
@@ -334,7 +359,7 @@ mod tests {
         // A keep-alive one byte back, and a bare ACK with a wild seq: neither fails I/II.
         for wild in [1000, 1_000_000] {
             let n = client.numbers(&seg(ACK, wild, 5001, 1000, 0));
-            assert_eq!(n.seq, client.end);
+            assert_eq!(n.seq, { client.end });
             assert_eq!(in_window(&client, &server, &n), Ok(()));
             assert!(!is_out_of_order(&client, &n));
         }
@@ -403,12 +428,12 @@ mod tests {
             !send(&mut client, &mut server, 1101),
             "the retransmission fills it"
         );
-        assert_eq!(client.next, SeqNumber(1201));
+        assert_eq!({ client.next }, SeqNumber(1201));
         // The server acknowledges everything: no hole left.
         let ack = seg(ACK, 5001, 1401, 1000, 0);
         let n = server.numbers(&ack);
         update(&mut server, &mut client, &ack, &n);
-        assert_eq!(client.next, client.end);
+        assert_eq!({ client.next }, { client.end });
     }
 
     #[test]
@@ -417,8 +442,8 @@ mod tests {
         let sg = seg(ACK, 2001, 5001, 1000, 500);
         let n = client.numbers(&sg);
         update(&mut client, &mut server, &sg, &n);
-        assert_eq!(client.maxend, SeqNumber(2501));
-        assert_eq!(server.maxwin, 1500);
+        assert_eq!({ client.maxend }, SeqNumber(2501));
+        assert_eq!({ server.maxwin }, 1500);
     }
 
     #[test]
@@ -427,7 +452,7 @@ mod tests {
         let fin = seg(FIN | ACK, 1001, 5001, 1000, 0);
         let n = client.numbers(&fin);
         update(&mut client, &mut server, &fin, &n);
-        assert_eq!(client.end, SeqNumber(1002));
+        assert_eq!({ client.end }, SeqNumber(1002));
         let short = seg(ACK, 5001, 1001, 1000, 0);
         let n = server.numbers(&short);
         update(&mut server, &mut client, &short, &n);

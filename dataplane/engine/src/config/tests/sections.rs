@@ -165,6 +165,15 @@ fn max_sessions_at_least_one() {
 }
 
 #[test]
+fn max_sessions_fit_the_workers_tables() {
+    // Two workers here: each table holds at most 2^24 - 2 sessions (24-bit index buckets).
+    let text = mutate("session:\n", "session:\n  max_sessions: 40000000\n");
+    only_error(&text, "session.max_sessions", "max_sessions", "per worker");
+    let ok = mutate("session:\n", "session:\n  max_sessions: 32000000\n");
+    assert!(Config::from_yaml_str(&ok).is_ok());
+}
+
+#[test]
 fn every_timeout_has_its_range() {
     let cases: [(&str, u64); 11] = [
         ("tcp", MAX_LONG_TIMEOUT_S),
