@@ -26,7 +26,7 @@
 //! [`SessionHandle`] (slot, generation) is how other parts of the system name a session (timers,
 //! CLI, records, later HA); a stale handle is detected rather than aliasing a new session.
 
-use synwall_prefetch::prefetch;
+use synwall_hints::{advise_huge_pages, prefetch};
 
 /// A session's name: slot number and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,11 +92,19 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
             "a session table holds at most {MAX_CAPACITY} sessions (config validation caps it)"
         );
         let cap = capacity as usize;
+        // The slab and the index are probed at random: ask for huge pages before the first
+        // touch (see `synwall_hints`). `vec![0; n]` maps zeroed pages lazily, so the index can
+        // be advised after allocation; the slab is advised before it is filled.
+        let mut entries = Vec::with_capacity(cap);
+        advise_huge_pages(entries.spare_capacity_mut());
+        entries.extend((0..cap).map(|_| Entry::default()));
+        let buckets = vec![EMPTY; index_buckets(capacity)];
+        advise_huge_pages(&buckets);
         SessionTable {
-            entries: (0..cap).map(|_| Entry::default()).collect(),
+            entries,
             generations: vec![0; cap],
             free: (0..capacity).rev().collect(),
-            buckets: vec![EMPTY; index_buckets(capacity)],
+            buckets,
             hash_fn,
         }
     }
