@@ -146,11 +146,19 @@ impl Worker {
                 }
             }
             if now >= next_tick {
-                // The wheel turns every 10 ms; expiring is bounded per call.
-                next_tick = now + synwall_engine::pipeline::TICK_NS;
+                // The wheel turns every 10 ms; each call ages out a bounded number of sessions
+                // (EXPIRE_BUDGET). When timers due by now are left over (a mass expiry), the
+                // next loop continues the work instead of waiting a tick: a million sessions
+                // then drain in about a second while every loop stays short.
                 if self.engine.expire(now) > 0 {
                     worked = true;
                 }
+                let backlog = self.engine.next_timer().is_some_and(|due| due <= now);
+                next_tick = if backlog {
+                    now
+                } else {
+                    now + synwall_engine::pipeline::TICK_NS
+                };
             }
             prev_start = start;
             prev_worked = worked;
