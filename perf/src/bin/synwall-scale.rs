@@ -6,6 +6,9 @@
 //! cargo run --release -p synwall-perf --bin synwall-scale -- --sessions 100000,1000000,10000000
 //! ```
 //!
+//! With `--scaling N`: N sessions on one worker, then split over two workers running at once
+//! (threads pinned to cores 0 and 1), established rate in all.
+//!
 //! For each size N: a fresh process-wide RSS reading, an engine sized for N, N UDP flows of two
 //! datagrams (client then server) run once to create the sessions, RSS again (the difference
 //! over N is the memory per session, table + timers + side arrays), then the same frames again
@@ -41,6 +44,10 @@ struct Args {
     /// Also time the mass expiry of this many sessions (0: skip).
     #[arg(long, default_value_t = 1_000_000)]
     expire: u64,
+    /// Also compare 1 and 2 workers (threads pinned to cores 0 and 1, each with its own engine
+    /// and half of this many flows, as RSS or the hand-off would give them); 0: skip.
+    #[arg(long, default_value_t = 0)]
+    scaling: u64,
 }
 
 fn engine_config(max_sessions: u64) -> EngineConfig {
@@ -158,6 +165,57 @@ fn main() {
     if args.expire > 0 {
         mass_expiry(args.expire);
     }
+    if args.scaling > 0 {
+        let one = workers_rate(1, args.scaling, args.passes);
+        let two = workers_rate(2, args.scaling, args.passes);
+        println!();
+        println!(
+            "{} established sessions: 1 worker {one:.2} Mpps, 2 workers {two:.2} Mpps ({:.2}x)",
+            args.scaling,
+            two / one
+        );
+    }
+}
+
+/// Established rate of `workers` engines running at once on cores 0.., each with `flows /
+/// workers` sessions of its own (the flows a symmetric RSS or the hand-off gives it). Mpps in
+/// all, from the slowest worker's time.
+fn workers_rate(workers: usize, flows: u64, passes: u32) -> f64 {
+    let barrier = Arc::new(std::sync::Barrier::new(workers));
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let barrier = barrier.clone();
+            let core = cores.get(w % cores.len().max(1)).copied();
+            std::thread::spawn(move || {
+                if let Some(core) = core {
+                    core_affinity::set_for_current(core);
+                }
+                let share = flows / workers as u64;
+                let frames = Frames::udp(share);
+                let mut e = Engine::new(
+                    engine_config(share),
+                    CounterBlock::standalone(),
+                    Arc::new(RecordRing::new(1024)),
+                    SCENARIO_EPOCH_NS,
+                );
+                let (_, mut now) = run(&mut e, &frames, SCENARIO_EPOCH_NS);
+                barrier.wait();
+                let start = Instant::now();
+                for _ in 0..passes {
+                    now = run(&mut e, &frames, now).1;
+                }
+                (
+                    frames.len() as u64 * passes as u64,
+                    start.elapsed().as_secs_f64(),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<(u64, f64)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let packets: u64 = results.iter().map(|r| r.0).sum();
+    let slowest = results.iter().map(|r| r.1).fold(0.0, f64::max);
+    packets as f64 / slowest / 1e6
 }
 
 /// `n` UDP sessions created within a few ms, then time jumps past their timeout: every
