@@ -76,11 +76,17 @@ pub struct IcmpInfo {
 /// Fragmentation of the IP packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct FragInfo {
+    /// A piece of a larger datagram (more fragments follow, or an offset). An IPv6 "atomic
+    /// fragment" (fragment header, offset 0, no more: RFC 6946) is a whole datagram and is not.
     pub is_fragment: bool,
     /// Offset 0 (carries the transport header).
     pub first: bool,
     pub more: bool,
     pub offset_bytes: u16,
+    /// Bytes of the original datagram's fragmentable part this fragment carries (after the
+    /// IPv4 header, or after the IPv6 fragment header): with `offset_bytes`, the byte range
+    /// the fragment table checks for overlaps.
+    pub len: u16,
     pub id: u32,
 }
 
