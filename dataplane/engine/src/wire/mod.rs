@@ -144,8 +144,23 @@ pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
 
 /// Parses and hashes a frame's flow (symmetric): which worker owns it. `None` for frames
 /// without a flow (non-IP, malformed).
+///
+/// Fragments hash by addresses (and, IPv4, protocol) alone, as NICs' RSS hashes them: a
+/// datagram's later fragments have no ports, and they must reach the worker that saw its first
+/// fragment, whose fragment table holds the verdict they follow (`crate::frag`). The price: a
+/// fragmented packet of a flow may be judged on another worker than the flow's unfragmented
+/// packets.
 pub fn flow_hash(frame: &[u8]) -> Option<u64> {
     match parse(frame) {
+        Ok(p) if p.kind == Kind::Ip && p.frag.is_fragment => Some(
+            FlowKey {
+                sport: 0,
+                dport: 0,
+                proto: if p.key.family == 4 { p.key.proto } else { 0 },
+                ..p.key
+            }
+            .hash64(),
+        ),
         Ok(p) if p.kind == Kind::Ip => Some(p.key.hash64()),
         _ => None,
     }

@@ -282,6 +282,38 @@ fn fragment_lengths_and_limits() {
 }
 
 #[test]
+fn fragments_of_one_datagram_hash_to_one_worker() {
+    let mut first = ipv4(PROTO_UDP, A, B, &udp(5000, 53, &[0; 16]));
+    first[6] = 0x20;
+    let mut later = ipv4(PROTO_UDP, A, B, &[0; 8]);
+    later[7] = 3;
+    let (f, l) = (
+        eth(ETHERTYPE_IPV4, &[], &first),
+        eth(ETHERTYPE_IPV4, &[], &later),
+    );
+    assert_eq!(flow_hash(&f), flow_hash(&l));
+    let whole = eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_UDP, A, B, &udp(5000, 53, b"")),
+    );
+    assert_ne!(
+        flow_hash(&whole),
+        flow_hash(&l),
+        "whole packets hash their ports"
+    );
+    // IPv6: a later fragment's next header may differ from the first's transport protocol.
+    let mut first6 = vec![60, 0, 0x00, 0x01, 0, 0, 0, 9];
+    first6.extend_from_slice(&[PROTO_UDP, 0, 1, 4, 0, 0, 0, 0]);
+    first6.extend_from_slice(&udp(1, 2, &[0; 8]));
+    let later6 = [60, 0, 0x00, 0x20, 0, 0, 0, 9, 1, 2, 3, 4];
+    assert_eq!(
+        flow_hash(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &first6))),
+        flow_hash(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &later6)))
+    );
+}
+
+#[test]
 fn ipv6_fragments_beyond_the_fixed_header() {
     // A later fragment whose fragmentable part began with a destination-options header:
     // its bytes are data, not a header to walk.
