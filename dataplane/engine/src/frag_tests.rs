@@ -203,7 +203,7 @@ fn churn_keeps_the_list_and_the_table_in_step() {
         let now = step * 1_000_000;
         t.expire(now, EXPIRE_BUDGET);
         // Two steps in three open a datagram, the third finishes one.
-        if !matches!(x % 3, 0) || open.is_empty() {
+        if !x.is_multiple_of(3) || open.is_empty() {
             let id = step as u32;
             if t.open(&key(id), piece(0, 8, false), now, TIMEOUT / 100)
                 .is_ok()
