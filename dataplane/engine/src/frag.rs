@@ -60,8 +60,9 @@ const NIL: u32 = u32::MAX;
 /// [`MIN_CAPACITY`]..=[`MAX_CAPACITY`]. An entry normally lives from a datagram's first
 /// fragment to its last, the microseconds of a sender's burst, so a few entries serve a busy
 /// link; the size matters only against lone first fragments, each held `fragment` seconds. At
-/// the top, 65,536 entries of ~100 bytes (about 7 MB with the index) absorb 6,500 of those a
-/// second at the default 10 s before refusing, next to a session table of over 100 MB.
+/// the top, 65,536 entries of ~130 bytes with the index and list (8.5 MB) absorb 6,500 of
+/// those a second at the default 10 s before refusing, next to a session table of over
+/// 100 MB.
 pub fn capacity_for(sessions: u32) -> u32 {
     (sessions / 16).clamp(MIN_CAPACITY, MAX_CAPACITY)
 }
