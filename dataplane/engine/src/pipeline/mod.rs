@@ -381,8 +381,8 @@ impl Engine {
             return Verdict::Forward;
         }
         if p.frag.is_fragment {
-            // The first fragment is judged below like any packet; the ones after it carry no
-            // ports and follow its verdict (`fragment.rs`).
+            // The first fragment is judged by `flow_packet` like any packet; the ones after it
+            // carry no ports and follow its verdict (`fragment.rs`).
             return self.fragment(now_ns, p, hash, frame, ingress);
         }
         self.flow_packet(now_ns, p, hash, frame, ingress)
