@@ -7,6 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 use synwall_engine::capture::PcapWriter;
+use synwall_engine::reasons::DropReason;
+use synwall_perf::gen::hostile::hostile_capture;
 use synwall_perf::gen::scenarios::Scenario;
 use synwall_perf::gen::IpFamily;
 
@@ -16,10 +18,10 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-fn write_capture(path: &Path, scenario: Scenario, family: IpFamily) {
+fn write_capture(path: &Path, frames: &[(u64, Vec<u8>)]) {
     let mut w = PcapWriter::new(std::fs::File::create(path).unwrap()).unwrap();
-    for (ts, frame) in scenario.frames(family) {
-        w.write_record(ts, &frame).unwrap();
+    for (ts, frame) in frames {
+        w.write_record(*ts, frame).unwrap();
     }
     w.flush().unwrap();
 }
@@ -52,11 +54,16 @@ fn replay_config(
     family: IpFamily,
     config_text: &str,
 ) -> (Value, String) {
+    replay_frames(tag, &scenario.frames(family), config_text)
+}
+
+/// Replays `frames` under `config_text`: the replay must exit 0 and account for every packet.
+fn replay_frames(tag: &str, frames: &[(u64, Vec<u8>)], config_text: &str) -> (Value, String) {
     let dir = tmpdir(tag);
     let pcap = dir.join("in.pcap");
     let cfg = dir.join("synwall.yaml");
     let log = dir.join("log.jsonl");
-    write_capture(&pcap, scenario, family);
+    write_capture(&pcap, frames);
     std::fs::write(&cfg, config_text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_synwall"))
         .args(["--config"])
@@ -282,4 +289,71 @@ rules:
     assert_eq!(recs[0]["action"], "reset-both");
     assert_eq!(recs[0]["rule"], "no-web");
     assert_eq!(recs[0]["session_end_reason"], "policy-deny");
+}
+
+#[test]
+fn hostile_capture_is_survived_and_valid_sessions_stay_whole() {
+    // Malformed and malicious frames of every kind around 11 valid sessions
+    // (`synwall-gen hostile`, docs/robustness.md). `replay_frames` checks the exit status
+    // (no panic) and that packets = forwarded + dropped.
+    let capture = hostile_capture();
+    let (s, log) = replay_frames("hostile", &capture.frames, BASE);
+    assert_eq!(s["packets"], capture.frames.len() as u64, "{s}");
+    // Frames of known fate give exactly their reasons; the random and bit-flipped ones (of
+    // unknown fate) can only add to a count, and add up to their number.
+    let unknown = capture.unknown();
+    let known = capture.known_drops();
+    let mut excess = 0;
+    for reason in DropReason::ALL {
+        let want = known.get(reason).copied().unwrap_or(0);
+        let got = n(&s, "dropped", reason.label());
+        assert!(
+            want <= got && got <= want + unknown,
+            "{reason}: {got} dropped, {want} expected (+ up to {unknown}): {s}"
+        );
+        excess += got - want;
+    }
+    let forwarded = s["forwarded"].as_u64().unwrap();
+    assert!(forwarded >= capture.known_forwarded(), "{s}");
+    excess += forwarded - capture.known_forwarded();
+    assert_eq!(excess, unknown, "{s}");
+    for (reason, at_least) in capture.known_session_ends() {
+        assert!(
+            n(&s, "sessions", reason.label()) >= at_least,
+            "{reason}: {s}"
+        );
+    }
+    // Each valid session ends with its reason and all its packets.
+    let records: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for v in &capture.sessions {
+        let record = records
+            .iter()
+            .find(|r| {
+                r["src"] == v.client.to_string()
+                    && r["dst"] == v.server.to_string()
+                    && r["sport"] == v.client_port
+                    && r["dport"] == v.server_port
+                    && r["proto"] == v.proto
+            })
+            .unwrap_or_else(|| panic!("{}: no end record in\n{log}", v.name));
+        assert_eq!(record["subtype"], "end", "{}", v.name);
+        assert_eq!(
+            record["session_end_reason"],
+            v.end_reason.label(),
+            "{}",
+            v.name
+        );
+        assert_eq!(
+            (
+                record["packets_sent"].as_u64(),
+                record["packets_received"].as_u64()
+            ),
+            (Some(v.packets_sent), Some(v.packets_received)),
+            "{}",
+            v.name
+        );
+    }
 }

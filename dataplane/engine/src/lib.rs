@@ -13,6 +13,7 @@ pub mod config;
 pub mod dir;
 pub mod flow;
 pub mod forge;
+pub mod frag;
 pub mod pipeline;
 pub mod policy;
 pub mod reasons;

@@ -5,6 +5,7 @@
 //! synwall-gen scenario tcp-fin [--ipv6] --out tcp-fin.pcap
 //! synwall-gen bulk --flows 1000000 --packets-per-flow 10 --proto tcp --handshake \
 //!     --size imix --both-directions --seed 7 --out bulk.pcap
+//! synwall-gen hostile --out hostile.pcap
 //! ```
 //! Captures are little-endian classic pcap with microsecond timestamps (`--nanos` for
 //! nanoseconds), Ethernet linktype. Bulk captures are streamed to disk.
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use synwall_engine::capture::{PcapWriter, TimestampResolution, MAX_SNAPLEN};
 use synwall_perf::gen::bulk::{write_bulk, BulkProfile, BulkProto, FrameSize};
+use synwall_perf::gen::hostile::{HostileCapture, HOSTILE_SEED};
 use synwall_perf::gen::scenarios::Scenario;
 use synwall_perf::gen::IpFamily;
 
@@ -45,6 +47,15 @@ enum Command {
     },
     /// Write the application capture: one flow per application app-ID names (and nDPI too).
     Apps {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Write the hostile capture: malformed and malicious frames around valid sessions
+    /// (docs/robustness.md). Prints its groups and the outcome the engine must give.
+    Hostile {
+        /// Seed of the random and bit-flipped frames.
+        #[arg(long, default_value_t = HOSTILE_SEED)]
+        seed: u64,
         #[command(flatten)]
         output: Output,
     },
@@ -162,6 +173,34 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             let count = finish(writer, &output.out)?;
             eprintln!("{}: {count} frames", output.out.display());
+        }
+        Command::Hostile { seed, output } => {
+            let capture = HostileCapture::new(seed);
+            let mut writer = open_capture(&output)?;
+            for (timestamp, frame) in &capture.frames {
+                writer
+                    .write_record(*timestamp, frame)
+                    .map_err(|err| err.to_string())?;
+            }
+            let count = finish(writer, &output.out)?;
+            eprintln!("{}: {count} frames", output.out.display());
+            for group in &capture.groups {
+                eprintln!("  {:<16} {:>4}  {}", group.name, group.frames, group.about);
+            }
+            eprintln!(
+                "  {:<16} {:>4}  frames of {} valid sessions",
+                "valid",
+                count as usize - capture.groups.iter().map(|g| g.frames).sum::<usize>(),
+                capture.sessions.len()
+            );
+            eprintln!(
+                "must be forwarded: {}; of unknown fate (random, bit flips): {}; must be dropped:",
+                capture.known_forwarded(),
+                capture.unknown()
+            );
+            for (reason, n) in capture.known_drops() {
+                eprintln!("  {:<26} {n}", reason.label());
+            }
         }
         Command::Scenario { name, ipv6, output } => {
             let scenario = Scenario::from_name(&name)

@@ -7,10 +7,12 @@
 //! - [`tcp_conv`]: a two-sided TCP conversation that keeps both sequence spaces right.
 //! - [`scenarios`]: the named captures of `synwall-gen scenario`.
 //! - [`bulk`]: streaming benchmark profiles of `synwall-gen bulk`.
+//! - [`hostile`]: malformed and malicious frames around valid sessions (`synwall-gen hostile`).
 
 pub mod apps;
 pub mod bulk;
 pub mod checksum;
+pub mod hostile;
 pub mod packet;
 pub mod scenarios;
 pub mod tcp_conv;

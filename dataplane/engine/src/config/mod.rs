@@ -27,10 +27,10 @@ pub use net::{AddrLiteral, AddrRange, AddressSet, Family, PortRange, Prefix};
 pub use schema::{
     secs_to_ns, AsymmetricPath, Config, Control, Dataplane, DataplaneMode, Logging, Port, Rule,
     Service, ServiceProtocol, SessionConfig, SyslogLog, Timeouts, TimeoutsNs, TrafficLog, ANY,
-    APPLICATION_DEFAULT, DEFAULT_BURST, DEFAULT_MAX_SESSIONS, DEFAULT_MBUFS,
-    DEFAULT_OUT_OF_ORDER_LIMIT, MAX_BURST,
+    APPLICATION_DEFAULT, DEFAULT_BURST, DEFAULT_FRAGMENT_TIMEOUT_S, DEFAULT_MAX_SESSIONS,
+    DEFAULT_MBUFS, DEFAULT_OUT_OF_ORDER_LIMIT, MAX_BURST,
 };
-pub use validate::{MAX_LONG_TIMEOUT_S, MAX_NAME_LEN, MIN_MBUFS};
+pub use validate::{MAX_FRAGMENT_TIMEOUT_S, MAX_LONG_TIMEOUT_S, MAX_NAME_LEN, MIN_MBUFS};
 
 use std::collections::BTreeSet;
 use std::path::Path;

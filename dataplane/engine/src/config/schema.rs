@@ -171,7 +171,14 @@ pub struct Timeouts {
     pub discard_tcp: u64,
     pub discard_udp: u64,
     pub discard_default: u64,
+    /// How long the first fragment's verdict waits for the datagram's later fragments (not a
+    /// PAN-OS timeout: synwall does not reassemble, see `crate::frag`).
+    pub fragment: u64,
 }
+
+/// Default `session.timeouts.fragment`: a datagram's fragments leave the sender back to back,
+/// so seconds are plenty, and a short life bounds what a flood of lone first fragments holds.
+pub const DEFAULT_FRAGMENT_TIMEOUT_S: u64 = 10;
 
 impl Default for Timeouts {
     fn default() -> Self {
@@ -187,6 +194,7 @@ impl Default for Timeouts {
             discard_tcp: 90,
             discard_udp: 60,
             discard_default: 60,
+            fragment: DEFAULT_FRAGMENT_TIMEOUT_S,
         }
     }
 }
@@ -206,6 +214,7 @@ pub struct TimeoutsNs {
     pub discard_tcp: u64,
     pub discard_udp: u64,
     pub discard_default: u64,
+    pub fragment: u64,
 }
 
 /// Seconds to nanoseconds, saturating (validated timeouts are far below the limit).
@@ -227,6 +236,7 @@ impl Timeouts {
             discard_tcp: secs_to_ns(self.discard_tcp),
             discard_udp: secs_to_ns(self.discard_udp),
             discard_default: secs_to_ns(self.discard_default),
+            fragment: secs_to_ns(self.fragment),
         }
     }
 }

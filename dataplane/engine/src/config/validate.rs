@@ -6,6 +6,8 @@
 //! tcp_half_closed 1..604800, tcp_time_wait 1..600. For the long timeouts (tcp, udp, icmp,
 //! default, discard_*) the PAN-OS web-interface help says 1..15,999,999; INTERFACE.md fixes
 //! 1..1,599,999, which is stricter, so every config we accept PAN-OS would accept too.
+//! `fragment` (ours, not PAN-OS's) is 1..60: no host waits longer for the rest of a datagram
+//! (RFC 8200 4.5 gives up after 60 s, Linux after 30), so a longer wait would serve nothing.
 
 use std::net::IpAddr;
 
@@ -17,6 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Upper bound of the long timeouts, in seconds (see the module doc).
 pub const MAX_LONG_TIMEOUT_S: u64 = 1_599_999;
+/// Upper bound of `session.timeouts.fragment`, in seconds (see the module doc).
+pub const MAX_FRAGMENT_TIMEOUT_S: u64 = 60;
 /// Smallest mbuf pool: below it the ports' descriptor rings alone would starve.
 pub const MIN_MBUFS: u64 = 1023;
 /// Names longer than this are refused (PAN-OS allows 63 characters).
@@ -181,6 +185,7 @@ impl Config {
             discard_tcp,
             discard_udp,
             discard_default,
+            fragment,
         } = self.session.timeouts;
         let long = 1..=MAX_LONG_TIMEOUT_S;
         let ranges = [
@@ -195,6 +200,7 @@ impl Config {
             ("discard_tcp", discard_tcp, long.clone()),
             ("discard_udp", discard_udp, long.clone()),
             ("discard_default", discard_default, long),
+            ("fragment", fragment, 1..=MAX_FRAGMENT_TIMEOUT_S),
         ];
         for (name, value, range) in ranges {
             if !range.contains(&value) {

@@ -18,6 +18,7 @@ use crate::config::{AsymmetricPath, Config, TimeoutsNs};
 use crate::dir::Dir;
 use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::forge::{self, Unreachable};
+use crate::frag::FragTable;
 use crate::policy::{Decision, Policy, Query};
 use crate::reasons::{Action, DropReason, EndReason};
 use crate::records::{RecordRing, SessionRecord, Subtype, NONE_ID};
@@ -28,6 +29,7 @@ use crate::tcp::{self, Segment, TcpAction, TcpConfig, TcpTracker};
 use crate::timer::{Rearm, TimerWheel};
 use crate::wire::{self, IcmpKind, Kind, Parsed};
 
+mod fragment;
 mod manage;
 
 // The session budget: its table entry (flow key beside the session) plus its share of the
@@ -80,6 +82,8 @@ pub struct EngineConfig {
     pub policy: Arc<Policy>,
     /// Zone id (in the policy) of each port, by port index.
     pub port_zone: Vec<u8>,
+    /// Datagrams this worker's fragment table holds (`crate::frag`).
+    pub fragments: u32,
 }
 
 impl EngineConfig {
@@ -122,6 +126,7 @@ impl EngineConfig {
                 .collect(),
             ports,
             policy,
+            fragments: crate::frag::capacity_for(share),
         }
     }
 }
@@ -186,6 +191,8 @@ pub struct Engine {
     /// TLS server names of live sessions, by slot; bounded (a full map stores no more names).
     snis: hashbrown::HashMap<u32, [u8; 48]>,
     sni_capacity: usize,
+    /// Verdicts of first fragments, for the fragments after them.
+    frags: FragTable,
 }
 
 /// TLS server names kept at once per worker (for the `sni` log field).
@@ -299,6 +306,7 @@ impl Engine {
             snis: hashbrown::HashMap::with_capacity(SNI_CAPACITY.min(cfg.capacity as usize)),
             // Half the map's room: hashbrown then always rehashes in place, never grows.
             sni_capacity: SNI_CAPACITY.min(cfg.capacity as usize) / 2,
+            frags: FragTable::new(cfg.fragments),
             cfg,
         }
     }
@@ -397,12 +405,24 @@ impl Engine {
             // ARP and other non-IP frames cross a virtual wire untouched.
             return Verdict::Forward;
         }
-        if p.frag.is_fragment && !p.frag.first {
-            // Non-initial fragments carry no ports; they follow the path of their first
-            // fragment. (A bounded fragment table tying them to its verdict comes with the
-            // robustness work.)
-            return Verdict::Forward;
+        if p.frag.is_fragment {
+            // The first fragment is judged by `flow_packet` like any packet; the ones after it
+            // carry no ports and follow its verdict (`fragment.rs`).
+            return self.fragment(now_ns, p, hash, frame, ingress);
         }
+        self.flow_packet(now_ns, p, hash, frame, ingress)
+    }
+
+    /// An IP packet with its transport header (a whole one, or a first fragment).
+    #[inline]
+    fn flow_packet(
+        &mut self,
+        now_ns: u64,
+        p: &Parsed,
+        hash: u64,
+        frame: &[u8],
+        ingress: u8,
+    ) -> Verdict {
         if p.icmp.kind == IcmpKind::Error {
             return self.icmp_error(p);
         }

@@ -25,6 +25,8 @@ mod field6 {
 }
 
 const IPV4_MF: u16 = 0x2000;
+/// Largest IP datagram (IPv4 total length, IPv6 payload length without jumbograms).
+const MAX_DATAGRAM: usize = 65_535;
 const IPV4_OFFSET_MASK: u16 = 0x1fff;
 
 pub fn ipv4(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> {
@@ -41,11 +43,17 @@ pub fn ipv4(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> 
     let frag = be16(frame, off + field4::FRAG).ok_or(Header)?;
     let offset_bytes = (frag & IPV4_OFFSET_MASK) * 8;
     let more = frag & IPV4_MF != 0;
+    let len = total - ihl;
+    // A fragment reaching past 65535 bytes makes a datagram no host can hold (ping of death).
+    if offset_bytes as usize + len > MAX_DATAGRAM {
+        return Err(Length);
+    }
     p.frag = FragInfo {
         is_fragment: more || offset_bytes != 0,
         first: offset_bytes == 0,
         more,
         offset_bytes,
+        len: len as u16,
         id: be16(frame, off + field4::ID).ok_or(Header)? as u32,
     };
     p.ttl = u8_at(frame, off + field4::TTL).ok_or(Header)?;
@@ -87,11 +95,17 @@ pub fn ipv6(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> 
                 let field = be16(frame, cur + 2).ok_or(Ext)?;
                 let offset_bytes = field & 0xfff8;
                 let more = field & 1 != 0;
+                let len = end.saturating_sub(cur + 8);
+                // RFC 8200 4.5: a fragment whose data would end past 65535 bytes is discarded.
+                if offset_bytes as usize + len > MAX_DATAGRAM {
+                    return Err(Ext);
+                }
                 p.frag = FragInfo {
-                    is_fragment: true,
+                    is_fragment: more || offset_bytes != 0,
                     first: offset_bytes == 0,
                     more,
                     offset_bytes,
+                    len: len as u16,
                     id: be32(frame, cur + 4).ok_or(Ext)?,
                 };
                 8
@@ -104,6 +118,11 @@ pub fn ipv6(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> 
         next = u8_at(frame, cur).ok_or(Ext)?;
         cur += len;
         walked += 1;
+        if p.frag.is_fragment && !p.frag.first {
+            // Behind a later fragment's fragment header is data, not headers: `next` names the
+            // first header of the fragmentable part, which only the first fragment carries.
+            break;
+        }
     }
     p.key.proto = next;
     transport(frame, cur, end, p)

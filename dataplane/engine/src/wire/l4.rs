@@ -88,12 +88,14 @@ fn udp(frame: &[u8], off: usize, end: usize, p: &mut Parsed) -> Result<(usize, u
         return Err(bad);
     }
     let len = be16(frame, off + 4).ok_or(bad)? as usize;
-    if len < 8 || off + len > end {
+    // A first fragment holds the start of the datagram: its UDP length counts the bytes the
+    // later fragments carry too.
+    if len < 8 || (off + len > end && !p.frag.is_fragment) {
         return Err(bad);
     }
     p.key.sport = be16(frame, off).ok_or(bad)?;
     p.key.dport = be16(frame, off + 2).ok_or(bad)?;
-    Ok((8, off + len))
+    Ok((8, (off + len).min(end)))
 }
 
 fn is_error(proto: u8, icmp_type: u8) -> bool {

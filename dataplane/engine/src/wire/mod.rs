@@ -76,11 +76,17 @@ pub struct IcmpInfo {
 /// Fragmentation of the IP packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct FragInfo {
+    /// A piece of a larger datagram (more fragments follow, or an offset). An IPv6 "atomic
+    /// fragment" (fragment header, offset 0, no more: RFC 6946) is a whole datagram and is not.
     pub is_fragment: bool,
     /// Offset 0 (carries the transport header).
     pub first: bool,
     pub more: bool,
     pub offset_bytes: u16,
+    /// Bytes of the original datagram's fragmentable part this fragment carries (after the
+    /// IPv4 header, or after the IPv6 fragment header): with `offset_bytes`, the byte range
+    /// the fragment table checks for overlaps.
+    pub len: u16,
     pub id: u32,
 }
 
@@ -146,8 +152,23 @@ pub fn parse_into(frame: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
 
 /// Parses and hashes a frame's flow (symmetric): which worker owns it. `None` for frames
 /// without a flow (non-IP, malformed).
+///
+/// Fragments hash by addresses (and, IPv4, protocol) alone, as NICs' RSS hashes them: a
+/// datagram's later fragments have no ports, and they must reach the worker that saw its first
+/// fragment, whose fragment table holds the verdict they follow (`crate::frag`). The price: a
+/// fragmented packet of a flow may be judged on another worker than the flow's unfragmented
+/// packets.
 pub fn flow_hash(frame: &[u8]) -> Option<u64> {
     match parse(frame) {
+        Ok(p) if p.kind == Kind::Ip && p.frag.is_fragment => Some(
+            FlowKey {
+                sport: 0,
+                dport: 0,
+                proto: if p.key.family == 4 { p.key.proto } else { 0 },
+                ..p.key
+            }
+            .hash64(),
+        ),
         Ok(p) if p.kind == Kind::Ip => Some(p.key.hash64()),
         _ => None,
     }

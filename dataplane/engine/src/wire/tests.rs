@@ -254,6 +254,100 @@ fn ipv4_fragments() {
 }
 
 #[test]
+fn fragment_lengths_and_limits() {
+    // A first UDP fragment: the UDP length counts the whole datagram (1008 bytes), more than
+    // this fragment holds; the ports are read and the payload stops at the fragment's end.
+    let mut d = udp(5000, 53, &[7; 1000]);
+    d.truncate(8 + 16);
+    let mut first = ipv4(PROTO_UDP, A, B, &d);
+    first[6] = 0x20;
+    let p = parse(&eth(ETHERTYPE_IPV4, &[], &first)).unwrap();
+    assert_eq!((p.key.dport, p.payload_len, p.frag.len), (53, 16, 24));
+    // The same UDP length on an unfragmented packet is a lie.
+    let whole = ipv4(PROTO_UDP, A, B, &d);
+    assert_eq!(
+        parse(&eth(ETHERTYPE_IPV4, &[], &whole)),
+        Err(DropReason::MalformedUdp)
+    );
+    // Ping of death: offset 65528 plus 16 bytes of data ends past 65535.
+    let mut pod = ipv4(PROTO_ICMP, A, B, &[0; 16]);
+    pod[6..8].copy_from_slice(&(65528u16 / 8).to_be_bytes());
+    assert_eq!(
+        parse(&eth(ETHERTYPE_IPV4, &[], &pod)),
+        Err(DropReason::MalformedIpv4Length)
+    );
+    pod.truncate(20 + 7);
+    pod[2..4].copy_from_slice(&27u16.to_be_bytes());
+    assert_eq!(parse(&eth(ETHERTYPE_IPV4, &[], &pod)).unwrap().frag.len, 7);
+}
+
+#[test]
+fn fragments_of_one_datagram_hash_to_one_worker() {
+    let mut first = ipv4(PROTO_UDP, A, B, &udp(5000, 53, &[0; 16]));
+    first[6] = 0x20;
+    let mut later = ipv4(PROTO_UDP, A, B, &[0; 8]);
+    later[7] = 3;
+    let (f, l) = (
+        eth(ETHERTYPE_IPV4, &[], &first),
+        eth(ETHERTYPE_IPV4, &[], &later),
+    );
+    assert_eq!(flow_hash(&f), flow_hash(&l));
+    let whole = eth(
+        ETHERTYPE_IPV4,
+        &[],
+        &ipv4(PROTO_UDP, A, B, &udp(5000, 53, b"")),
+    );
+    assert_ne!(
+        flow_hash(&whole),
+        flow_hash(&l),
+        "whole packets hash their ports"
+    );
+    // IPv6: a later fragment's next header may differ from the first's transport protocol.
+    let mut first6 = vec![60, 0, 0x00, 0x01, 0, 0, 0, 9];
+    first6.extend_from_slice(&[PROTO_UDP, 0, 1, 4, 0, 0, 0, 0]);
+    first6.extend_from_slice(&udp(1, 2, &[0; 8]));
+    let later6 = [60, 0, 0x00, 0x20, 0, 0, 0, 9, 1, 2, 3, 4];
+    assert_eq!(
+        flow_hash(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &first6))),
+        flow_hash(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &later6)))
+    );
+}
+
+#[test]
+fn ipv6_fragments_beyond_the_fixed_header() {
+    // A later fragment whose fragmentable part began with a destination-options header:
+    // its bytes are data, not a header to walk.
+    let later = [60, 0, 0x00, 0x10, 0, 0, 0, 9, 0xde, 0xad, 0xbe, 0xef];
+    let p = parse(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &later))).unwrap();
+    assert!(p.frag.is_fragment && !p.frag.first);
+    assert_eq!((p.key.proto, p.frag.offset_bytes, p.frag.len), (60, 16, 4));
+    // The first fragment: fragment header -> destination options -> TCP; `len` counts from
+    // the fragment header on, options included.
+    let mut first = vec![60, 0, 0x00, 0x01, 0, 0, 0, 9];
+    first.extend_from_slice(&[PROTO_TCP, 0, 1, 4, 0, 0, 0, 0]);
+    first.extend_from_slice(&tcp(1, 2, ACK, &[], b"abcd"));
+    let p = parse(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &first))).unwrap();
+    assert!(p.frag.is_fragment && p.frag.first && p.frag.more);
+    assert_eq!(
+        (p.key.proto, p.key.dport, p.frag.len),
+        (PROTO_TCP, 2, 8 + 24)
+    );
+    // An atomic fragment (offset 0, no more: RFC 6946) is a whole packet.
+    let mut atomic = vec![PROTO_UDP, 0, 0, 0, 0, 0, 0, 5];
+    atomic.extend_from_slice(&udp(1, 2, b"x"));
+    let p = parse(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &atomic))).unwrap();
+    assert!(!p.frag.is_fragment);
+    assert_eq!(p.key.dport, 2);
+    // Offset 65528 plus 16 bytes: past the largest datagram.
+    let mut big = vec![PROTO_UDP, 0, 0xff, 0xf8, 0, 0, 0, 5];
+    big.extend_from_slice(&[0; 16]);
+    assert_eq!(
+        parse(&eth(ETHERTYPE_IPV6, &[], &ipv6(44, 1, 2, &big))),
+        Err(DropReason::MalformedIpv6ExtHeader)
+    );
+}
+
+#[test]
 fn every_malformed_reason() {
     use DropReason::*;
     let ok_tcp = ipv4(PROTO_TCP, A, B, &tcp(1, 2, ACK, &[], b""));

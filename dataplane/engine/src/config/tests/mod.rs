@@ -211,6 +211,7 @@ fn defaults_fill_a_minimal_config() {
     assert!(config.session.tcp_reject_non_syn);
     assert_eq!(config.session.asymmetric_path, AsymmetricPath::Drop);
     assert_eq!(config.session.out_of_order_limit, 64);
+    assert_eq!(config.session.timeouts.fragment, DEFAULT_FRAGMENT_TIMEOUT_S);
     assert_eq!(config.dataplane.mbufs, DEFAULT_MBUFS);
     assert_eq!(
         config.control.socket.to_str(),

@@ -175,7 +175,7 @@ fn max_sessions_fit_the_workers_tables() {
 
 #[test]
 fn every_timeout_has_its_range() {
-    let cases: [(&str, u64); 11] = [
+    let cases: [(&str, u64); 12] = [
         ("tcp", MAX_LONG_TIMEOUT_S),
         ("tcp_init", 60),
         ("tcp_handshake", 60),
@@ -187,6 +187,7 @@ fn every_timeout_has_its_range() {
         ("discard_tcp", MAX_LONG_TIMEOUT_S),
         ("discard_udp", MAX_LONG_TIMEOUT_S),
         ("discard_default", MAX_LONG_TIMEOUT_S),
+        ("fragment", MAX_FRAGMENT_TIMEOUT_S),
     ];
     for (name, max) in cases {
         let set = |value: u64| {
