@@ -487,6 +487,7 @@ mod tests {
                 session_capacity: 1000,
                 port_names: vec!["ethernet1/1".into(), "ethernet1/2".into()],
                 worker_lcores: vec![1, 2],
+                zone_names: vec!["trust".into(), "untrust".into()],
             },
         )
         .unwrap();

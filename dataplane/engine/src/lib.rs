@@ -15,6 +15,7 @@ pub mod flow;
 pub mod forge;
 pub mod pipeline;
 pub mod policy;
+pub mod protect;
 pub mod reasons;
 pub mod records;
 pub mod session;

@@ -19,7 +19,8 @@ use crate::dir::Dir;
 use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::forge::{self, Unreachable};
 use crate::policy::{Decision, Policy, Query};
-use crate::reasons::{Action, DropReason, EndReason};
+use crate::protect::{Protection, ProtectionConfig};
+use crate::reasons::{Action, DropReason, EndReason, Flood};
 use crate::records::{RecordRing, SessionRecord, Subtype, NONE_ID};
 use crate::session::{session_flags as sf, Session, SessionKind, NO_END};
 use crate::stats::{CounterBlock, WorkerBlock};
@@ -71,6 +72,8 @@ pub struct EngineConfig {
     pub policy: Arc<Policy>,
     /// Zone id (in the policy) of each port, by port index.
     pub port_zone: Vec<u8>,
+    /// Zone protection (flood limits) by zone id, this worker's share.
+    pub protection: ProtectionConfig,
 }
 
 impl EngineConfig {
@@ -110,6 +113,7 @@ impl EngineConfig {
                 .iter()
                 .map(|p| policy.zone_id(&p.zone).unwrap_or(u8::MAX))
                 .collect(),
+            protection: ProtectionConfig::from_config(config, policy.zones(), workers),
             ports,
             policy,
         }
@@ -174,6 +178,8 @@ pub struct Engine {
     /// TLS server names of live sessions, by slot; bounded (a full map stores no more names).
     snis: hashbrown::HashMap<u32, [u8; 48]>,
     sni_capacity: usize,
+    /// Zone protection meters (flood protection), asked only by `open`.
+    protect: Protection,
 }
 
 /// TLS server names kept at once per worker (for the `sni` log field).
@@ -262,7 +268,10 @@ impl Engine {
         records: Arc<RecordRing>,
         now_ns: u64,
     ) -> Engine {
+        let protect = Protection::new(&cfg.protection, cfg.worker as u64);
+        protect.publish(&counters, cfg.policy.zones().len());
         Engine {
+            protect,
             table: SessionTable::new(cfg.capacity, table_hash),
             wheel: TimerWheel::new(cfg.capacity, TICK_NS, now_ns),
             counters,
@@ -563,6 +572,15 @@ impl Engine {
             }
             _ => (SessionKind::Other, crate::session::untracked()),
         };
+        // Zone protection meters what opens sessions from the ingress zone: not a lone SYN-ACK
+        // (asymmetric bypass) nor a mid-stream pickup, which open no new connection.
+        if !client_is_receiver && flags & sf::MIDSTREAM == 0 {
+            let zone = self.zone_of(ingress);
+            let flood = Flood::of_proto(p.key.proto);
+            if let Err(reason) = self.protect.admit(zone, flood, now_ns, &self.counters) {
+                return Verdict::Drop(reason);
+            }
+        }
         if swapped != client_is_receiver {
             // The client is the canonical key's destination.
             flags |= sf::CLIENT_IS_DST;
@@ -665,16 +683,9 @@ impl Engine {
     /// The policy's decision for a flow seen from its client: `key` client to server, entering
     /// on `ingress`.
     fn policy_for(&self, key: &FlowKey, ingress: u8, app: Option<&str>) -> Decision {
-        let zone = |port: u8| {
-            self.cfg
-                .port_zone
-                .get(port as usize)
-                .copied()
-                .unwrap_or(u8::MAX)
-        };
         self.cfg.policy.lookup(&Query {
-            from_zone: zone(ingress),
-            to_zone: zone(self.egress_of(ingress)),
+            from_zone: self.zone_of(ingress),
+            to_zone: self.zone_of(self.egress_of(ingress)),
             src: key.src,
             dst: key.dst,
             family: key.family,
@@ -682,6 +693,16 @@ impl Engine {
             dport: key.dport,
             app,
         })
+    }
+
+    /// The zone id of a port (`u8::MAX` if none).
+    #[inline(always)]
+    fn zone_of(&self, port: u8) -> u8 {
+        self.cfg
+            .port_zone
+            .get(port as usize)
+            .copied()
+            .unwrap_or(u8::MAX)
     }
 
     /// Sends what a refusing action sends: TCP resets (RFC 793 numbers, so stacks accept them)
@@ -971,6 +992,7 @@ impl Engine {
     /// Ages out idle sessions: at most [`EXPIRE_BUDGET`] timers per call, so a mass expiry
     /// never stalls the data path. Returns how many sessions ended or left.
     pub fn expire(&mut self, now_ns: u64) -> usize {
+        self.protect.tick(now_ns, &self.counters);
         let now_ms = self.ms(now_ns);
         let (table, timeouts, expired) = (&self.table, &self.cfg.timeouts, &mut self.expired);
         self.wheel.expire(now_ns, EXPIRE_BUDGET, |slot| {
