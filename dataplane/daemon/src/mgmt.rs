@@ -498,7 +498,7 @@ impl<'a> Mgmt<'a> {
             .running
             .zones()
             .into_iter()
-            .filter(|z| only.is_none_or(|o| o == *z))
+            .filter(|z| only.is_none() || only == Some(*z))
             .map(|zone| {
                 let profile_name = self
                     .running

@@ -3,8 +3,8 @@
 //! For each burst: **parse** every packet and hash its flow key (stage 1), then, in arrival
 //! order, for each packet (stage 2): find its session (aging it out first if its timeout passed
 //! while the wheel had not reached it), or decide whether it may open one (TCP: only a SYN unless
-//! `tcp_reject_non_syn: false`; ICMP errors never open one), run the TCP tracker, count, and give
-//! a verdict. Stage 2 handles packets in order, so a SYN and its SYN-ACK in the same burst see
+//! `tcp_reject_non_syn: false`; ICMP errors never open one; the ingress zone's flood protection,
+//! `crate::protect`, must admit it), run the TCP tracker, count, and give a verdict. Stage 2 handles packets in order, so a SYN and its SYN-ACK in the same burst see
 //! each other. Between bursts the timer wheel expires a bounded batch of sessions.
 //!
 //! Nothing on this path allocates (scratch arrays are sized at construction), locks, or makes a
@@ -683,9 +683,16 @@ impl Engine {
     /// The policy's decision for a flow seen from its client: `key` client to server, entering
     /// on `ingress`.
     fn policy_for(&self, key: &FlowKey, ingress: u8, app: Option<&str>) -> Decision {
+        let zone = |port: u8| {
+            self.cfg
+                .port_zone
+                .get(port as usize)
+                .copied()
+                .unwrap_or(u8::MAX)
+        };
         self.cfg.policy.lookup(&Query {
-            from_zone: self.zone_of(ingress),
-            to_zone: self.zone_of(self.egress_of(ingress)),
+            from_zone: zone(ingress),
+            to_zone: zone(self.egress_of(ingress)),
             src: key.src,
             dst: key.dst,
             family: key.family,
