@@ -11,9 +11,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, MetricFamily, MetricType};
 use synwall_engine::app::APP_NAMES;
+use synwall_engine::protect::summaries;
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_engine::records::flag_letters;
-use synwall_engine::stats::{NicCounter, SegmentReader, WorkerBlock, LOOP_BUCKETS, MAX_APPS};
+use synwall_engine::stats::{
+    FloodWord, NicCounter, SegmentReader, WorkerBlock, LOOP_BUCKETS, MAX_APPS,
+};
 
 use crate::source::{health, Health, Source};
 
@@ -156,6 +159,47 @@ pub const HANDOFF: Spec = spec(
     "Packets each worker handed off to another worker.",
 );
 
+pub const ZONE_PROTECTION_PACKETS: Spec = spec(
+    "synwall_zone_protection_packets_total",
+    COUNTER,
+    &["zone", "flood", "outcome"],
+    "Session-opening packets metered by zone protection, by ingress zone, flood (syn, udp, icmp, \
+     icmpv6, other-ip) and outcome (allowed, red-drop: random early drop, maximal-drop: above \
+     the maximal rate).",
+);
+pub const ZONE_PROTECTION_ALARMS: Spec = spec(
+    "synwall_zone_protection_alarms_total",
+    COUNTER,
+    &["zone", "flood"],
+    "Times a zone's new-session rate rose above its alarm rate (summed over workers).",
+);
+pub const ZONE_PROTECTION_ACTIVATIONS: Spec = spec(
+    "synwall_zone_protection_activations_total",
+    COUNTER,
+    &["zone", "flood"],
+    "Times a zone's new-session rate rose above its activate rate: random early drop started \
+     (summed over workers).",
+);
+pub const ZONE_PROTECTION_RATE: Spec = spec(
+    "synwall_zone_protection_rate",
+    GAUGE,
+    &["zone", "flood"],
+    "New sessions per second entering the zone, offered (refused ones included), over a sliding \
+     one-second window.",
+);
+pub const ZONE_PROTECTION_ALARM: Spec = spec(
+    "synwall_zone_protection_alarm",
+    GAUGE,
+    &["zone", "flood"],
+    "1 while the zone's new-session rate is above its alarm rate (in any worker).",
+);
+pub const ZONE_PROTECTION_ACTIVE: Spec = spec(
+    "synwall_zone_protection_active",
+    GAUGE,
+    &["zone", "flood"],
+    "1 while random early drop is engaged for the zone (in any worker).",
+);
+
 pub const ALL: &[&Spec] = &[
     &UP,
     &START_TIME,
@@ -176,6 +220,12 @@ pub const ALL: &[&Spec] = &[
     &LOOP_SECONDS,
     &LONGEST_LOOP,
     &HANDOFF,
+    &ZONE_PROTECTION_PACKETS,
+    &ZONE_PROTECTION_ALARMS,
+    &ZONE_PROTECTION_ACTIVATIONS,
+    &ZONE_PROTECTION_RATE,
+    &ZONE_PROTECTION_ALARM,
+    &ZONE_PROTECTION_ACTIVE,
 ];
 
 /// Flag codes exported even at 0, so dashboards and alerts always find the common ones.
@@ -363,7 +413,39 @@ fn dataplane_families(r: &SegmentReader<'_>, now_ns: u64) -> Vec<MetricFamily> {
     out.push(family(&LOOP_SECONDS, hist));
     out.push(family(&LONGEST_LOOP, longest));
     out.push(family(&HANDOFF, handoff));
+    out.extend(zone_protection(r));
     out
+}
+
+/// The zone protection families: one series set per (zone, flood) that some worker meters, or
+/// metered before a reload turned it off (its counters stay).
+fn zone_protection(r: &SegmentReader<'_>) -> Vec<MetricFamily> {
+    let (mut packets, mut alarms, mut activations) = (vec![], vec![], vec![]);
+    let (mut rate, mut alarm, mut active) = (vec![], vec![], vec![]);
+    for m in summaries(r) {
+        let l = [("zone", m.zone.as_str()), ("flood", m.flood.label())];
+        for (outcome, v) in [
+            ("allowed", m.allowed),
+            ("red-drop", m.red_drops),
+            ("maximal-drop", m.maximal_drops),
+        ] {
+            packets.push(counter(&[l[0], l[1], ("outcome", outcome)], v));
+        }
+        alarms.push(counter(&l, m.alarms));
+        activations.push(counter(&l, m.activations));
+        rate.push(gauge(&l, m.rate as f64));
+        let bit = |b: u64| if m.state & b != 0 { 1.0 } else { 0.0 };
+        alarm.push(gauge(&l, bit(FloodWord::STATE_ALARM)));
+        active.push(gauge(&l, bit(FloodWord::STATE_ACTIVE)));
+    }
+    vec![
+        family(&ZONE_PROTECTION_PACKETS, packets),
+        family(&ZONE_PROTECTION_ALARMS, alarms),
+        family(&ZONE_PROTECTION_ACTIVATIONS, activations),
+        family(&ZONE_PROTECTION_RATE, rate),
+        family(&ZONE_PROTECTION_ALARM, alarm),
+        family(&ZONE_PROTECTION_ACTIVE, active),
+    ]
 }
 
 /// The 256 per-flag-byte slots, summed into flag codes (`A`, `PA`, ...).
@@ -487,10 +569,27 @@ mod tests {
                 session_capacity: 1000,
                 port_names: vec!["ethernet1/1".into(), "ethernet1/2".into()],
                 worker_lcores: vec![1, 2],
+                zone_names: vec!["trust".into(), "untrust".into()],
             },
         )
         .unwrap();
         w.set_state(STATE_RUNNING);
+        // Zone protection: SYN metered in zone 0 ("trust") by both workers.
+        use synwall_engine::reasons::Flood;
+        let syn = WorkerBlock::flood(0, Flood::Syn).unwrap();
+        for (wk, allowed, red, max, rate, state) in [
+            (w.worker(0), 100, 20, 30, 400, FloodWord::STATE_ALARM),
+            (w.worker(1), 50, 5, 0, 100, FloodWord::STATE_ACTIVE),
+        ] {
+            wk.set(syn + FloodWord::ENABLED, 1);
+            wk.add(syn + FloodWord::ALLOWED, allowed);
+            wk.add(syn + FloodWord::RED_DROPS, red);
+            wk.add(syn + FloodWord::MAXIMAL_DROPS, max);
+            wk.add(syn + FloodWord::ALARMS, 1);
+            wk.add(syn + FloodWord::ACTIVATIONS, 1);
+            wk.set(syn + FloodWord::RATE, rate);
+            wk.set(syn + FloodWord::STATE, state);
+        }
         let (w0, w1) = (w.worker(0), w.worker(1));
         for _ in 0..2 {
             w0.add_end(EndReason::TcpFin);
@@ -614,6 +713,28 @@ mod tests {
                 spec.name
             );
         }
+    }
+
+    #[test]
+    fn exports_zone_protection_of_metered_zones_only() {
+        let text = scrape(&running_segment());
+        let zp = |name: &str, labels: &str| value(&text, &format!("{name}{{{labels}}}"));
+        let syn = r#"zone="trust",flood="syn""#;
+        let packets = "synwall_zone_protection_packets_total";
+        assert_eq!(zp(packets, &format!(r#"{syn},outcome="allowed""#)), 150.0);
+        assert_eq!(zp(packets, &format!(r#"{syn},outcome="red-drop""#)), 25.0);
+        assert_eq!(
+            zp(packets, &format!(r#"{syn},outcome="maximal-drop""#)),
+            30.0
+        );
+        assert_eq!(zp("synwall_zone_protection_alarms_total", syn), 2.0);
+        assert_eq!(zp("synwall_zone_protection_activations_total", syn), 2.0);
+        assert_eq!(zp("synwall_zone_protection_rate", syn), 500.0);
+        assert_eq!(zp("synwall_zone_protection_alarm", syn), 1.0);
+        assert_eq!(zp("synwall_zone_protection_active", syn), 1.0);
+        // Zones and floods nobody meters have no series.
+        assert!(!text.contains(r#"zone="untrust""#), "{text}");
+        assert!(!text.contains(r#"flood="udp""#), "{text}");
     }
 
     #[test]

@@ -125,6 +125,7 @@ mod tests {
             session_capacity: 10,
             port_names: vec!["p0".into()],
             worker_lcores: vec![1],
+            zone_names: vec!["z".into()],
         }
     }
 

@@ -45,6 +45,12 @@ EXTRA_METRICS = {
     "synwall_worker_loop_seconds",
     "synwall_handoff_total",
     "synwall_port_drops_total",
+    "synwall_zone_protection_packets_total",
+    "synwall_zone_protection_alarms_total",
+    "synwall_zone_protection_activations_total",
+    "synwall_zone_protection_rate",
+    "synwall_zone_protection_alarm",
+    "synwall_zone_protection_active",
 }
 KNOWN_METRICS = INTERFACE_METRICS | EXTRA_METRICS
 

@@ -205,18 +205,80 @@ fn print_table(command: &str, data: &Value) {
         "show counter global" => {
             for (k, v) in data.as_object().into_iter().flatten() {
                 match v.as_object() {
-                    Some(map) => {
-                        for (name, n) in map {
-                            if n.as_u64().unwrap_or(0) > 0 {
-                                println!("{:<40} {}", format!("{k}.{name}"), t(n));
-                            }
-                        }
-                    }
+                    Some(_) => print_nonzero(k, v),
                     None => println!("{k:<40} {}", t(v)),
                 }
             }
         }
+        c if c.starts_with("show zone-protection") => {
+            println!(
+                "{:<12} {:<16} {:<9} {:<7} {:>9} {:>9} {:>9} {:>9} {:>11} {:>10} {:>10} {:<6}",
+                "zone",
+                "profile",
+                "flood",
+                "enabled",
+                "alarm",
+                "activate",
+                "maximal",
+                "rate/s",
+                "allowed",
+                "red-drop",
+                "max-drop",
+                "state"
+            );
+            for z in data.as_array().into_iter().flatten() {
+                let floods = z["floods"].as_array().cloned().unwrap_or_default();
+                if floods.is_empty() {
+                    println!(
+                        "{:<12} {:<16}",
+                        t(&z["zone"]),
+                        t(&z["zone_protection_profile"])
+                    );
+                }
+                for f in &floods {
+                    let c = &f["counters"];
+                    let state = [
+                        ("alarm", "alarm"),
+                        ("active", "red"),
+                        ("above-maximal", "max"),
+                    ]
+                    .iter()
+                    .filter(|(k, _)| c[*k].as_u64().unwrap_or(0) > 0)
+                    .map(|(_, word)| *word)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                    println!(
+                        "{:<12} {:<16} {:<9} {:<7} {:>9} {:>9} {:>9} {:>9} {:>11} {:>10} {:>10} {:<6}",
+                        t(&z["zone"]),
+                        t(&z["zone_protection_profile"]),
+                        t(&f["flood"]),
+                        t(&f["enable"]),
+                        t(&f["alarm_rate"]),
+                        t(&f["activate_rate"]),
+                        t(&f["maximal_rate"]),
+                        t(&c["rate"]),
+                        t(&c["allowed"]),
+                        t(&c["red-drop"]),
+                        t(&c["maximal-drop"]),
+                        if state.is_empty() { "-".into() } else { state }
+                    );
+                }
+            }
+        }
         _ => println!("{}", serde_json::to_string_pretty(data).unwrap_or_default()),
+    }
+}
+
+/// The non-zero counters under `v`, one a line, named by their dotted path.
+fn print_nonzero(path: &str, v: &Value) {
+    match v {
+        Value::Object(map) => {
+            for (name, n) in map {
+                print_nonzero(&format!("{path}.{name}"), n);
+            }
+        }
+        n if n.as_u64().unwrap_or(0) > 0 => println!("{path:<40} {}", t(n)),
+        _ => {}
     }
 }
 

@@ -17,9 +17,12 @@ use synwall_engine::api::{Request, Response, SessionFilter, SessionView, MAX_REQ
 use synwall_engine::config::Config;
 use synwall_engine::pipeline::split_session_id;
 use synwall_engine::policy::Policy;
-use synwall_engine::reasons::{DropReason, EndReason};
+use synwall_engine::protect::{summaries, FloodSummary, ProtectionConfig};
+use synwall_engine::reasons::{DropReason, EndReason, Flood};
 use synwall_engine::records::{flag_letters, NameTable, RecordRing};
-use synwall_engine::stats::{NicCounter, SegmentReader, SegmentWriter, WorkerBlock, STATE_RUNNING};
+use synwall_engine::stats::{
+    FloodWord, NicCounter, SegmentReader, SegmentWriter, WorkerBlock, STATE_RUNNING,
+};
 
 use crate::worker::WorkerRequest;
 
@@ -259,6 +262,8 @@ impl<'a> Mgmt<'a> {
                 Response::ok(json!({"path": self.config_path, "text": self.config_text}))
             }
             ["show", "counter", "global", ..] => Response::ok(self.global_counters()),
+            ["show", "zone-protection"] => Response::ok(self.zone_protection(None)),
+            ["show", "zone-protection", "zone", zone] => Response::ok(self.zone_protection(Some(zone))),
             ["show", "session", "all", rest @ ..] => match filter_of(rest) {
                 Ok(f) => self.sessions(f, 10_000).map(|v| Response::ok(json!(v))).unwrap_or_else(Response::error),
                 Err(e) => Response::error(e),
@@ -288,7 +293,8 @@ impl<'a> Mgmt<'a> {
             _ => Response::error(format!(
                 "unknown command {:?}; commands: show system status, show session all [filter ...], \
                  show session id N, clear session all [filter ...], clear session id N, \
-                 show counter global, show running config, show interface all, reload",
+                 show counter global, show zone-protection [zone Z], show running config, \
+                 show interface all, reload",
                 req.command
             )),
         }
@@ -338,10 +344,13 @@ impl<'a> Mgmt<'a> {
             rules: config.rules.iter().map(|r| r.name.clone()).collect(),
             ..(*self.names).clone()
         });
+        let protection =
+            ProtectionConfig::from_config(&config, policy.zones(), self.requests.len());
         let ended = self.ask(
             |reply| WorkerRequest::Reload {
                 policy: Arc::clone(&policy),
                 port_zone: port_zone.clone(),
+                protection: protection.clone(),
                 names: Arc::clone(&names),
                 reply,
             },
@@ -477,7 +486,52 @@ impl<'a> Mgmt<'a> {
             "handoff_received": r.sum(WorkerBlock::HANDOFF_RECEIVED),
             "log_records_written": r.records_written(),
             "log_records_dropped": r.sum(WorkerBlock::RECORDS_DROPPED) + r.records_write_dropped(),
+            "zone_protection": zone_protection_counters(&summaries(r)),
         })
+    }
+
+    /// `show zone-protection [zone Z]`: each zone's profile, and per flood its configured rates
+    /// (all workers) and live counters. PAN-OS: `show zone-protection zone Z`.
+    fn zone_protection(&self, only: Option<&str>) -> serde_json::Value {
+        let live = summaries(&self.reader);
+        let zones: Vec<serde_json::Value> = self
+            .running
+            .zones()
+            .into_iter()
+            .filter(|z| only.is_none() || only == Some(*z))
+            .map(|zone| {
+                let profile_name = self
+                    .running
+                    .zone_settings
+                    .get(zone)
+                    .and_then(|s| s.zone_protection_profile.clone());
+                let profile = self.running.zone_protection_of(zone);
+                let floods: Vec<serde_json::Value> = Flood::ALL
+                    .iter()
+                    .filter_map(|&flood| {
+                        let configured = profile.and_then(|p| p.flood.get(flood).0);
+                        let counted = live.iter().find(|m| m.zone == zone && m.flood == flood);
+                        if configured.is_none() && counted.is_none() {
+                            return None;
+                        }
+                        let mut v = json!({ "flood": flood.label() });
+                        if let Some(t) = configured {
+                            v["enable"] = json!(t.enable);
+                            v["action"] = json!(t.action);
+                            v["alarm_rate"] = json!(t.alarm_rate);
+                            v["activate_rate"] = json!(t.activate_rate);
+                            v["maximal_rate"] = json!(t.maximal_rate);
+                        }
+                        if let Some(m) = counted {
+                            v["counters"] = flood_counters(m);
+                        }
+                        Some(v)
+                    })
+                    .collect();
+                json!({ "zone": zone, "zone_protection_profile": profile_name, "floods": floods })
+            })
+            .collect();
+        json!(zones)
     }
 
     fn system_status(&self) -> serde_json::Value {
@@ -534,6 +588,36 @@ impl<'a> Mgmt<'a> {
             "ports": port_list,
         })
     }
+}
+
+/// `zone -> flood -> counters`, for `show counter global`.
+fn zone_protection_counters(live: &[FloodSummary]) -> serde_json::Value {
+    let mut zones = serde_json::Map::new();
+    for m in live {
+        let zone = zones
+            .entry(m.zone.clone())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("an object");
+        zone.insert(m.flood.label().to_string(), flood_counters(m));
+    }
+    serde_json::Value::Object(zones)
+}
+
+/// One meter's counters and state (0/1 flags, so that tables print them as counters).
+fn flood_counters(m: &FloodSummary) -> serde_json::Value {
+    let bit = |b: u64| u64::from(m.state & b != 0);
+    json!({
+        "allowed": m.allowed,
+        "red-drop": m.red_drops,
+        "maximal-drop": m.maximal_drops,
+        "alarms": m.alarms,
+        "activations": m.activations,
+        "rate": m.rate,
+        "alarm": bit(FloodWord::STATE_ALARM),
+        "active": bit(FloodWord::STATE_ACTIVE),
+        "above-maximal": bit(FloodWord::STATE_MAXIMAL),
+    })
 }
 
 fn filter_of(words: &[&str]) -> Result<SessionFilter, String> {

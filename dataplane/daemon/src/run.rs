@@ -197,6 +197,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         session_capacity: per_worker as u64 * nworkers_usize as u64,
         port_names: plan.ports.iter().map(|p| p.name.clone()).collect(),
         worker_lcores: plan.workers.clone(),
+        zone_names: policy.zones().to_vec(),
     };
     let writer =
         SegmentWriter::format(CounterMemory::words(&*segment), &info).map_err(|e| e.to_string())?;

@@ -14,6 +14,7 @@ use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_MAX};
 use synwall_engine::api::{SessionFilter, SessionView};
 use synwall_engine::pipeline::{Engine, Verdict};
 use synwall_engine::policy::Policy;
+use synwall_engine::protect::ProtectionConfig;
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_engine::records::NameTable;
 use synwall_engine::stats::{CounterBlock, WorkerBlock};
@@ -43,6 +44,8 @@ pub enum WorkerRequest {
     Reload {
         policy: Arc<Policy>,
         port_zone: Vec<u8>,
+        /// This worker's share of the zone protection limits.
+        protection: ProtectionConfig,
         names: Arc<NameTable>,
         reply: Sender<usize>,
     },
@@ -358,10 +361,12 @@ impl Worker {
                 WorkerRequest::Reload {
                     policy,
                     port_zone,
+                    protection,
                     names,
                     reply,
                 } => {
                     self.names = names;
+                    self.engine.set_protection(protection);
                     let _ = reply.send(self.engine.reload(policy, port_zone, now));
                 }
                 WorkerRequest::ClearId { id, reply } => {

@@ -16,6 +16,7 @@ pub mod forge;
 pub mod frag;
 pub mod pipeline;
 pub mod policy;
+pub mod protect;
 pub mod reasons;
 pub mod records;
 pub mod session;

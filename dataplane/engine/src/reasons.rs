@@ -96,6 +96,56 @@ labelled_enum! {
         TxFull => "tx-full",
         /// SYN refused by zone protection (random early drop or maximum rate).
         SynFlood => "syn-flood",
+        /// First UDP datagram of a flow refused by zone protection.
+        UdpFlood => "udp-flood",
+        /// ICMP echo opening a session refused by zone protection.
+        IcmpFlood => "icmp-flood",
+        /// ICMPv6 echo opening a session refused by zone protection.
+        Icmpv6Flood => "icmpv6-flood",
+        /// First packet of another IP protocol's flow refused by zone protection.
+        OtherIpFlood => "other-ip-flood",
+    }
+}
+
+labelled_enum! {
+    /// The floods zone protection meters (PAN-OS Zone Protection > Flood Protection): which
+    /// session-opening packets count, per ingress zone.
+    Flood {
+        /// TCP SYNs that open a session.
+        Syn => "syn",
+        /// UDP datagrams that open a session.
+        Udp => "udp",
+        /// ICMP echo requests and replies that open a session.
+        Icmp => "icmp",
+        /// ICMPv6 echo requests and replies that open a session.
+        Icmpv6 => "icmpv6",
+        /// First packets of flows of any other IP protocol.
+        OtherIp => "other-ip",
+    }
+}
+
+impl Flood {
+    /// The drop reason of a packet this flood's protection refuses.
+    pub const fn drop_reason(self) -> DropReason {
+        match self {
+            Flood::Syn => DropReason::SynFlood,
+            Flood::Udp => DropReason::UdpFlood,
+            Flood::Icmp => DropReason::IcmpFlood,
+            Flood::Icmpv6 => DropReason::Icmpv6Flood,
+            Flood::OtherIp => DropReason::OtherIpFlood,
+        }
+    }
+
+    /// The flood a session-opening packet of IP protocol `proto` belongs to.
+    #[inline(always)]
+    pub const fn of_proto(proto: u8) -> Flood {
+        match proto {
+            6 => Flood::Syn,
+            17 => Flood::Udp,
+            1 => Flood::Icmp,
+            58 => Flood::Icmpv6,
+            _ => Flood::OtherIp,
+        }
     }
 }
 
@@ -149,5 +199,10 @@ mod tests {
         }
         assert_eq!(EndReason::COUNT, 14);
         assert_eq!(Action::from_label("reset-both"), Some(Action::ResetBoth));
+        for f in Flood::ALL {
+            assert_eq!(Flood::from_label(f.label()), Some(*f));
+            assert!(f.drop_reason().label().ends_with("-flood"));
+        }
+        assert_eq!(Flood::of_proto(6).drop_reason(), DropReason::SynFlood);
     }
 }

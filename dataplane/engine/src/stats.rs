@@ -26,25 +26,31 @@
 //! | 10 | words per worker block | at start |
 //! | 11 | log records written | management thread |
 //! | 12 | log records dropped by the writer (I/O errors) | management thread |
-//! | 13..16 | reserved | |
+//! | 13 | zone count | at start |
+//! | 14..16 | reserved | |
 //! | 16..144 | port names, [`MAX_PORTS`] x 32 bytes, NUL-padded UTF-8 | at start |
 //! | 144..400 | per-port NIC counters, [`MAX_PORTS`] x [`NicCounter::COUNT`] (ethdev stats) | management thread |
-//! | 400.. | worker blocks, each [`WorkerBlock::WORDS`] words, 64-byte aligned | each its worker |
+//! | 400..528 | zone names by zone id, [`MAX_ZONES`] x 32 bytes, NUL-padded UTF-8 | at start |
+//! | 528.. | worker blocks, each [`WorkerBlock::WORDS`] words, 64-byte aligned | each its worker |
 //!
 //! A worker block is laid out by [`WorkerBlock`]'s offsets: scalars, then drops by
 //! [`DropReason`], session ends by [`EndReason`], non-SYN drops by TCP flag byte (256), the
-//! loop-time histogram, per-port rx/tx/tx-drop packets, sessions ended by application.
+//! loop-time histogram, per-port rx/tx/tx-drop packets, sessions ended by application, then
+//! zone protection: one cache line of [`FloodWord`]s per (zone id, [`Flood`]).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::reasons::{DropReason, EndReason};
+use crate::reasons::{DropReason, EndReason, Flood};
 
 /// Bumped whenever the layout changes; readers refuse other versions.
-pub const LAYOUT_VERSION: u64 = 1;
+pub const LAYOUT_VERSION: u64 = 2;
 /// `b"SYNWALL\0"` read as a little-endian u64.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"SYNWALL\0");
 /// Most ports a dataplane drives.
 pub const MAX_PORTS: usize = 32;
+/// Most zones the segment names and meters (every zone is some port's, so at most
+/// [`MAX_PORTS`]).
+pub const MAX_ZONES: usize = MAX_PORTS;
 /// Most workers a segment describes.
 pub const MAX_WORKERS: usize = 128;
 /// Application counter slots per worker.
@@ -85,7 +91,8 @@ impl NicCounter {
 }
 
 const HEADER_NIC: usize = HEADER_PORT_NAMES + MAX_PORTS * PORT_NAME_WORDS;
-const FIRST_WORKER: usize = (HEADER_NIC + MAX_PORTS * NicCounter::COUNT).next_multiple_of(8);
+const HEADER_ZONE_NAMES: usize = HEADER_NIC + MAX_PORTS * NicCounter::COUNT;
+const FIRST_WORKER: usize = (HEADER_ZONE_NAMES + MAX_ZONES * PORT_NAME_WORDS).next_multiple_of(8);
 
 /// Word offsets inside one worker's block.
 pub struct WorkerBlock;
@@ -120,8 +127,55 @@ impl WorkerBlock {
     pub const PORT_TX: usize = Self::PORT_RX + MAX_PORTS;
     pub const PORT_TX_DROPS: usize = Self::PORT_TX + MAX_PORTS;
     pub const APPS: usize = Self::PORT_TX_DROPS + MAX_PORTS;
+    /// Zone protection meters: [`MAX_ZONES`] x [`Flood::COUNT`] cache lines of [`FloodWord`]s.
+    pub const FLOODS: usize = (Self::APPS + MAX_APPS).next_multiple_of(8);
     /// Block size, rounded to whole cache lines so that workers never share one.
-    pub const WORDS: usize = (Self::APPS + MAX_APPS).next_multiple_of(8);
+    pub const WORDS: usize =
+        (Self::FLOODS + MAX_ZONES * Flood::COUNT * FloodWord::WORDS).next_multiple_of(8);
+
+    /// Offset of the meter of `flood` in zone `zone` (add a [`FloodWord`]); `None` for a zone
+    /// id past [`MAX_ZONES`].
+    #[inline(always)]
+    pub const fn flood(zone: usize, flood: Flood) -> Option<usize> {
+        if zone < MAX_ZONES {
+            Some(Self::FLOODS + (zone * Flood::COUNT + flood as usize) * FloodWord::WORDS)
+        } else {
+            None
+        }
+    }
+}
+
+/// The words of one zone protection meter (one zone, one flood), relative to
+/// [`WorkerBlock::flood`]. Counters count session-opening packets.
+pub struct FloodWord;
+
+impl FloodWord {
+    /// Let through (rate at or below the activate rate, or spared by random early drop).
+    pub const ALLOWED: usize = 0;
+    /// Dropped by random early drop (rate between the activate and maximal rates).
+    pub const RED_DROPS: usize = 1;
+    /// Dropped because the rate was above the maximal rate.
+    pub const MAXIMAL_DROPS: usize = 2;
+    /// Times the rate rose above the alarm rate.
+    pub const ALARMS: usize = 3;
+    /// Times the rate rose above the activate rate (random early drop started).
+    pub const ACTIVATIONS: usize = 4;
+    /// Gauge: this worker's estimated rate (packets per second).
+    pub const RATE: usize = 5;
+    /// Gauge: [`FloodWord::STATE_ALARM`] | [`FloodWord::STATE_ACTIVE`] |
+    /// [`FloodWord::STATE_MAXIMAL`].
+    pub const STATE: usize = 6;
+    /// Gauge: 1 while protection is enabled for this zone and flood in this worker.
+    pub const ENABLED: usize = 7;
+    pub const WORDS: usize = 8;
+
+    /// State bit: the rate is above the alarm rate.
+    pub const STATE_ALARM: u64 = 1;
+    /// State bit: the rate went above the activate rate and has not stayed at or below it for
+    /// a whole second since (random early drop engaged).
+    pub const STATE_ACTIVE: u64 = 2;
+    /// State bit: the rate is above the maximal rate (every new session refused).
+    pub const STATE_MAXIMAL: u64 = 4;
 }
 
 /// Words a segment for `workers` workers needs.
@@ -203,6 +257,8 @@ pub struct SegmentInfo {
     pub session_capacity: u64,
     pub port_names: Vec<String>,
     pub worker_lcores: Vec<u32>,
+    /// Zone names by zone id (the policy's ids; `Config::zones()` order).
+    pub zone_names: Vec<String>,
 }
 
 /// The dataplane's view: formats the header, hands each worker its block.
@@ -218,6 +274,7 @@ pub enum SegmentError {
     Version(u64),
     TooManyWorkers(usize),
     TooManyPorts(usize),
+    TooManyZones(usize),
 }
 
 impl std::fmt::Display for SegmentError {
@@ -235,6 +292,7 @@ impl std::fmt::Display for SegmentError {
             }
             SegmentError::TooManyWorkers(n) => write!(f, "{n} workers, at most {MAX_WORKERS}"),
             SegmentError::TooManyPorts(n) => write!(f, "{n} ports, at most {MAX_PORTS}"),
+            SegmentError::TooManyZones(n) => write!(f, "{n} zones, at most {MAX_ZONES}"),
         }
     }
 }
@@ -257,6 +315,9 @@ impl<'a> SegmentWriter<'a> {
         if info.port_names.len() > MAX_PORTS {
             return Err(SegmentError::TooManyPorts(info.port_names.len()));
         }
+        if info.zone_names.len() > MAX_ZONES {
+            return Err(SegmentError::TooManyZones(info.zone_names.len()));
+        }
         let needed = segment_words(workers);
         if words.len() < needed {
             return Err(SegmentError::TooSmall {
@@ -274,16 +335,25 @@ impl<'a> SegmentWriter<'a> {
         set(7, STATE_STARTING);
         set(9, FIRST_WORKER as u64);
         set(10, WorkerBlock::WORDS as u64);
-        for (p, name) in info.port_names.iter().enumerate() {
+        set(13, info.zone_names.len() as u64);
+        let names = info
+            .port_names
+            .iter()
+            .enumerate()
+            .map(|(p, name)| (HEADER_PORT_NAMES + p * PORT_NAME_WORDS, name))
+            .chain(
+                info.zone_names
+                    .iter()
+                    .enumerate()
+                    .map(|(z, name)| (HEADER_ZONE_NAMES + z * PORT_NAME_WORDS, name)),
+            );
+        for (at, name) in names {
             let mut bytes = [0u8; PORT_NAME_WORDS * 8];
             let n = name.len().min(bytes.len() - 1);
             bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
             for w in 0..PORT_NAME_WORDS {
                 let chunk: [u8; 8] = bytes[w * 8..w * 8 + 8].try_into().expect("8 bytes");
-                set(
-                    HEADER_PORT_NAMES + p * PORT_NAME_WORDS + w,
-                    u64::from_le_bytes(chunk),
-                );
+                set(at + w, u64::from_le_bytes(chunk));
             }
         }
         for (w, &lcore) in info.worker_lcores.iter().enumerate() {
@@ -411,6 +481,7 @@ pub struct SegmentReader<'a> {
     words: &'a [AtomicU64],
     workers: usize,
     ports: usize,
+    zones: usize,
 }
 
 impl<'a> SegmentReader<'a> {
@@ -430,6 +501,10 @@ impl<'a> SegmentReader<'a> {
         }
         let workers = words[3].load(Relaxed) as usize;
         let ports = words[4].load(Relaxed) as usize;
+        let zones = words[13].load(Relaxed) as usize;
+        if zones > MAX_ZONES {
+            return Err(SegmentError::TooManyZones(zones));
+        }
         if workers > MAX_WORKERS {
             return Err(SegmentError::TooManyWorkers(workers));
         }
@@ -447,6 +522,7 @@ impl<'a> SegmentReader<'a> {
             words,
             workers,
             ports,
+            zones,
         })
     }
 
@@ -458,6 +534,10 @@ impl<'a> SegmentReader<'a> {
     }
     pub fn ports(&self) -> usize {
         self.ports
+    }
+    /// Zones named in the segment (zone ids `0..zones()`).
+    pub fn zones(&self) -> usize {
+        self.zones
     }
     pub fn pid(&self) -> u64 {
         self.words[5].load(Relaxed)
@@ -479,9 +559,18 @@ impl<'a> SegmentReader<'a> {
     }
 
     pub fn port_name(&self, port: usize) -> String {
+        self.name_at(HEADER_PORT_NAMES + port * PORT_NAME_WORDS)
+    }
+
+    /// The name of zone id `zone`.
+    pub fn zone_name(&self, zone: usize) -> String {
+        self.name_at(HEADER_ZONE_NAMES + zone.min(MAX_ZONES - 1) * PORT_NAME_WORDS)
+    }
+
+    fn name_at(&self, at: usize) -> String {
         let mut bytes = Vec::with_capacity(PORT_NAME_WORDS * 8);
         for w in 0..PORT_NAME_WORDS {
-            let v = self.words[HEADER_PORT_NAMES + port * PORT_NAME_WORDS + w].load(Relaxed);
+            let v = self.words[at + w].load(Relaxed);
             bytes.extend_from_slice(&v.to_le_bytes());
         }
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
@@ -516,6 +605,7 @@ mod tests {
             session_capacity: 1000,
             port_names: vec!["ethernet1/1".into(), "ethernet1/2".into()],
             worker_lcores: vec![1, 2],
+            zone_names: vec!["trust".into(), "untrust".into()],
         }
     }
 
@@ -525,8 +615,21 @@ mod tests {
             assert!(FIRST_WORKER.is_multiple_of(8));
             assert!(WorkerBlock::WORDS.is_multiple_of(8));
             assert!(WorkerBlock::LONGEST_LOOP_NS < WorkerBlock::DROPS);
-            assert!(WorkerBlock::APPS + MAX_APPS <= WorkerBlock::WORDS);
+            assert!(WorkerBlock::APPS + MAX_APPS <= WorkerBlock::FLOODS);
+            assert!(WorkerBlock::FLOODS.is_multiple_of(8));
+            assert!(FloodWord::WORDS == 8 && FloodWord::ENABLED < FloodWord::WORDS);
+            assert!(
+                WorkerBlock::FLOODS + MAX_ZONES * Flood::COUNT * FloodWord::WORDS
+                    <= WorkerBlock::WORDS
+            );
         }
+        let last = WorkerBlock::flood(MAX_ZONES - 1, Flood::OtherIp).unwrap();
+        assert_eq!(
+            last + FloodWord::WORDS,
+            WorkerBlock::FLOODS + MAX_ZONES * Flood::COUNT * 8
+        );
+        assert_eq!(WorkerBlock::flood(MAX_ZONES, Flood::Syn), None);
+        assert_eq!(FIRST_WORKER, 528);
     }
 
     #[test]
@@ -548,6 +651,11 @@ mod tests {
             (2, 2, 77, 1234)
         );
         assert_eq!(r.port_name(0), "ethernet1/1");
+        assert_eq!((r.zones(), r.zone_name(1).as_str()), (2, "untrust"));
+        let syn = WorkerBlock::flood(1, Flood::Syn).unwrap();
+        w0.add(syn + FloodWord::RED_DROPS, 5);
+        w1.add(syn + FloodWord::RED_DROPS, 6);
+        assert_eq!(r.sum(syn + FloodWord::RED_DROPS), 11);
         assert_eq!(r.sum(WorkerBlock::DROPS + DropReason::NonSyn.index()), 7);
         assert_eq!(r.sum(WorkerBlock::ENDS + EndReason::TcpFin.index()), 1);
         assert_eq!(r.sum(WorkerBlock::NON_SYN + 0x10), 1);

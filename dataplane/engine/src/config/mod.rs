@@ -14,6 +14,7 @@ mod eal;
 mod error;
 mod locate;
 mod net;
+mod protection;
 mod schema;
 mod validate;
 
@@ -24,6 +25,10 @@ pub use eal::{eal_lcores, EalLcores};
 pub use error::{ConfigError, ConfigErrors, KeyPath, Problems, Segment};
 pub use locate::line_of;
 pub use net::{AddrLiteral, AddrRange, AddressSet, Family, PortRange, Prefix};
+pub use protection::{
+    FloodAction, FloodProtection, FloodThresholds, ZoneProtection, ZoneSettings,
+    DEFAULT_ACTIVATE_RATE, DEFAULT_ALARM_RATE, DEFAULT_MAXIMAL_RATE, MAX_FLOOD_RATE,
+};
 pub use schema::{
     secs_to_ns, AsymmetricPath, Config, Control, Dataplane, DataplaneMode, Logging, Port, Rule,
     Service, ServiceProtocol, SessionConfig, SyslogLog, Timeouts, TimeoutsNs, TrafficLog, ANY,

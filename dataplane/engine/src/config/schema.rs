@@ -8,6 +8,7 @@
 //! prefixes) stay as written here and are checked by `validate`, which collects every
 //! problem rather than stopping at the first.
 
+use super::protection::{ZoneProtection, ZoneSettings};
 use crate::reasons::Action;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,12 @@ pub struct Config {
     /// Security rules; first match wins. After the list: intrazone allow, interzone deny.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Zone protection profiles (PAN-OS flood protection), by name.
+    #[serde(default, deserialize_with = "unique_keys")]
+    pub zone_protection: BTreeMap<String, ZoneProtection>,
+    /// Settings per zone (a zone exists because a port names it): its protection profile.
+    #[serde(default, rename = "zones", deserialize_with = "unique_keys")]
+    pub zone_settings: BTreeMap<String, ZoneSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
     #[serde(default)]

@@ -34,6 +34,7 @@ impl Config {
         self.check_addresses(problems);
         self.check_services(problems);
         self.check_rules(problems);
+        self.check_zone_protection(problems);
         self.check_logging_and_control(problems);
     }
 
@@ -455,7 +456,7 @@ fn check_list(
 
 /// Zone, port and rule names: not empty, no padding, no control characters, not `any`,
 /// at most 63 characters.
-fn check_name(at: &KeyPath, what: &str, name: &str, problems: &mut Problems) {
+pub(super) fn check_name(at: &KeyPath, what: &str, name: &str, problems: &mut Problems) {
     let message = if name.trim().is_empty() {
         format!("{what} name is empty")
     } else if name.trim() != name {

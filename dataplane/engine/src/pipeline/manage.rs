@@ -117,6 +117,15 @@ impl Engine {
 }
 
 impl Engine {
+    /// Takes new zone protection limits (a reload): protected (zone, flood) pairs keep their
+    /// rate windows. Between bursts.
+    pub fn set_protection(&mut self, protection: crate::protect::ProtectionConfig) {
+        self.protect.configure(&protection);
+        self.protect
+            .publish(&self.counters, self.cfg.policy.zones().len());
+        self.cfg.protection = protection;
+    }
+
     /// Takes a new policy (a reload) and re-checks every live session against it: sessions it
     /// now refuses end `policy-deny` (logged with the refusing rule's action), the others go on
     /// untouched with their rule updated. Runs between bursts. Returns how many ended.

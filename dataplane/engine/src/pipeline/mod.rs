@@ -3,8 +3,8 @@
 //! For each burst: **parse** every packet and hash its flow key (stage 1), then, in arrival
 //! order, for each packet (stage 2): find its session (aging it out first if its timeout passed
 //! while the wheel had not reached it), or decide whether it may open one (TCP: only a SYN unless
-//! `tcp_reject_non_syn: false`; ICMP errors never open one), run the TCP tracker, count, and give
-//! a verdict. Stage 2 handles packets in order, so a SYN and its SYN-ACK in the same burst see
+//! `tcp_reject_non_syn: false`; ICMP errors never open one; the ingress zone's flood protection,
+//! `crate::protect`, must admit it), run the TCP tracker, count, and give a verdict. Stage 2 handles packets in order, so a SYN and its SYN-ACK in the same burst see
 //! each other. Between bursts the timer wheel expires a bounded batch of sessions.
 //!
 //! Nothing on this path allocates (scratch arrays are sized at construction), locks, or makes a
@@ -20,7 +20,8 @@ use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::forge::{self, Unreachable};
 use crate::frag::FragTable;
 use crate::policy::{Decision, Policy, Query};
-use crate::reasons::{Action, DropReason, EndReason};
+use crate::protect::{Protection, ProtectionConfig};
+use crate::reasons::{Action, DropReason, EndReason, Flood};
 use crate::records::{RecordRing, SessionRecord, Subtype, NONE_ID};
 use crate::session::{session_flags as sf, Session, SessionKind, NO_END};
 use crate::stats::{CounterBlock, WorkerBlock};
@@ -84,6 +85,8 @@ pub struct EngineConfig {
     pub port_zone: Vec<u8>,
     /// Datagrams this worker's fragment table holds (`crate::frag`).
     pub fragments: u32,
+    /// Zone protection (flood limits) by zone id, this worker's share.
+    pub protection: ProtectionConfig,
 }
 
 impl EngineConfig {
@@ -124,6 +127,7 @@ impl EngineConfig {
                 .iter()
                 .map(|p| policy.zone_id(&p.zone).unwrap_or(u8::MAX))
                 .collect(),
+            protection: ProtectionConfig::from_config(config, policy.zones(), workers),
             ports,
             policy,
             fragments: crate::frag::capacity_for(share),
@@ -193,6 +197,8 @@ pub struct Engine {
     sni_capacity: usize,
     /// Verdicts of first fragments, for the fragments after them.
     frags: FragTable,
+    /// Zone protection meters (flood protection), asked only by `open`.
+    protect: Protection,
 }
 
 /// TLS server names kept at once per worker (for the `sni` log field).
@@ -281,7 +287,10 @@ impl Engine {
         records: Arc<RecordRing>,
         now_ns: u64,
     ) -> Engine {
+        let protect = Protection::new(&cfg.protection, cfg.worker as u64);
+        protect.publish(&counters, cfg.policy.zones().len());
         Engine {
+            protect,
             table: SessionTable::new(cfg.capacity, table_hash),
             wheel: TimerWheel::new(cfg.capacity, TICK_NS, now_ns),
             counters,
@@ -608,6 +617,15 @@ impl Engine {
             }
             _ => (SessionKind::Other, crate::session::untracked()),
         };
+        // Zone protection meters what opens sessions from the ingress zone: not a lone SYN-ACK
+        // (asymmetric bypass) nor a mid-stream pickup, which open no new connection.
+        if !client_is_receiver && flags & sf::MIDSTREAM == 0 {
+            let zone = self.zone_of(ingress);
+            let flood = Flood::of_proto(p.key.proto);
+            if let Err(reason) = self.protect.admit(zone, flood, now_ns, &self.counters) {
+                return Verdict::Drop(reason);
+            }
+        }
         if swapped != client_is_receiver {
             // The client is the canonical key's destination.
             flags |= sf::CLIENT_IS_DST;
@@ -727,6 +745,16 @@ impl Engine {
             dport: key.dport,
             app,
         })
+    }
+
+    /// The zone id of a port (`u8::MAX` if none).
+    #[inline(always)]
+    fn zone_of(&self, port: u8) -> u8 {
+        self.cfg
+            .port_zone
+            .get(port as usize)
+            .copied()
+            .unwrap_or(u8::MAX)
     }
 
     /// Sends what a refusing action sends: TCP resets (RFC 793 numbers, so stacks accept them)
@@ -1016,6 +1044,7 @@ impl Engine {
     /// Ages out idle sessions: at most [`EXPIRE_BUDGET`] timers per call, so a mass expiry
     /// never stalls the data path. Returns how many sessions ended or left.
     pub fn expire(&mut self, now_ns: u64) -> usize {
+        self.protect.tick(now_ns, &self.counters);
         let now_ms = self.ms(now_ns);
         let (table, timeouts, expired) = (&self.table, &self.cfg.timeouts, &mut self.expired);
         self.wheel.expire(now_ns, EXPIRE_BUDGET, |slot| {

@@ -4,6 +4,7 @@
 //! mutated texts that must never panic (`robustness.rs`).
 
 mod errors;
+mod protection;
 mod robustness;
 mod rules;
 mod sections;
