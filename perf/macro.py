@@ -96,6 +96,10 @@ def status(sock):
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
+# Sessions set up per second, median of each synwall run's samples.
+SETUPS = []
+
+
 def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough", max_sessions=1000000, burst=32):
     tmp = tempfile.mkdtemp(prefix="synwall-perf-")
     cfg = Path(tmp) / "perf.yaml"
@@ -111,7 +115,7 @@ def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough",
                 raise RuntimeError(f"synwall did not start: {open(log.name).read()[-2000:]}")
             time.sleep(0.2)
         time.sleep(warmup)
-        samples = []
+        samples, setups = [], []
         prev = status(sock)
         prev_t = time.time()
         for _ in range(duration):
@@ -119,8 +123,11 @@ def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough",
             cur = status(sock)
             now = time.time()
             tx = lambda s: next(q["tx_packets"] for q in s["ports"] if q["name"] == "out")
+            created = lambda s: s["sessions"]["created"]
             samples.append((tx(cur) - tx(prev)) / (now - prev_t))
+            setups.append((created(cur) - created(prev)) / (now - prev_t))
             prev, prev_t = cur, now
+        SETUPS.append(statistics.median(setups))
         return statistics.median(samples)
     finally:
         p.send_signal(signal.SIGTERM)
@@ -155,11 +162,12 @@ def main():
             tp.append(run_testpmd(pcap, a.duration, a.warmup, a.mbufs))
         sw.append(run_synwall(pcap, a.duration, a.warmup, a.mbufs, workers, a.mode, a.max_sessions, a.burst))
         print(f"round {r + 1}: testpmd {tp[-1] / 1e6 if tp else 0:.2f} Mpps, "
-              f"synwall {sw[-1] / 1e6:.2f} Mpps", file=sys.stderr)
+              f"synwall {sw[-1] / 1e6:.2f} Mpps, {SETUPS[-1] / 1e6:.2f} M sessions/s", file=sys.stderr)
     result = {
         "label": a.label, "mode": a.mode, "burst": a.burst, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
         "testpmd_mpps": round(statistics.median(tp) / 1e6, 2) if tp else None,
         "synwall_mpps": round(statistics.median(sw) / 1e6, 2),
+        "synwall_sessions_per_sec": round(statistics.median(SETUPS)),
     }
     if tp:
         result["ratio"] = round(statistics.median(sw) / statistics.median(tp), 3)

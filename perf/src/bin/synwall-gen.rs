@@ -85,6 +85,10 @@ enum Command {
         /// per-flow options.
         #[arg(long)]
         cps: bool,
+        /// With --cps --proto tcp: each SYN is followed by the client's RST (a replayed
+        /// capture then sets every session up again on each pass).
+        #[arg(long)]
+        cps_close: bool,
         /// Flows interleaved at a time.
         #[arg(long, default_value_t = 1024)]
         window: u32,
@@ -224,6 +228,7 @@ fn run(cli: Cli) -> Result<(), String> {
             ipv6,
             seed,
             cps,
+            cps_close,
             window,
             gap_ns,
             output,
@@ -239,6 +244,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 family: family(ipv6),
                 seed,
                 cps,
+                cps_close,
                 window,
                 gap_ns,
                 ..BulkProfile::new(flows, packets_per_flow, proto)

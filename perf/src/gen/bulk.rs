@@ -14,7 +14,8 @@
 //!   (the handshake is extra). Without: only the data segments, a flow picked up mid-stream.
 //! - `both_directions`: data packets alternate client, server, client, ... (packet 0 from the
 //!   client); otherwise all data goes client to server.
-//! - CPS profile ([`BulkProfile::cps`]): every packet is a new flow: a TCP SYN, or one UDP
+//! - CPS profile ([`BulkProfile::cps`]): every packet is a new flow: a TCP SYN (followed by
+//!   the client's RST with `cps_close`), or one UDP
 //!   datagram.
 //!
 //! Flows are never closed: benchmarks measure table load, and sessions age out.
@@ -96,6 +97,10 @@ pub struct BulkProfile {
     /// Every packet a new flow (TCP SYN or one UDP datagram); the per-flow options are
     /// ignored.
     pub cps: bool,
+    /// With `cps` and TCP: each SYN is followed (one window later) by the client's RST, so
+    /// the session ends and a replayed capture (`infinite_rx`) opens it again on every pass
+    /// (`tcp-reuse` of the closed entry): a steady session-setup load.
+    pub cps_close: bool,
     /// Flows interleaved at a time.
     pub window: u32,
     pub start_ns: u64,
@@ -149,6 +154,7 @@ impl BulkProfile {
             family: IpFamily::V4,
             seed: 1,
             cps: false,
+            cps_close: false,
             window: 1024,
             start_ns: super::scenarios::SCENARIO_EPOCH_NS,
             gap_ns: 1_000,
@@ -195,7 +201,11 @@ impl BulkProfile {
 
     fn rounds_per_flow(&self) -> u32 {
         if self.cps {
-            return 1;
+            return if self.cps_close && self.proto == BulkProto::Tcp {
+                2
+            } else {
+                1
+            };
         }
         let handshake = if self.has_handshake() {
             HANDSHAKE_ROUNDS
@@ -310,6 +320,12 @@ impl BulkGenerator {
 
         if profile.cps {
             match profile.proto {
+                BulkProto::Tcp if round == 1 => {
+                    // The client gives up: RST at the sequence number after its SYN.
+                    let mut rst = TcpFields::new(client_port, server_port, TcpFlags::RST);
+                    rst.seq = state.client_next_seq.wrapping_add(1);
+                    client.write_tcp(&rst, &[], &mut self.frame)
+                }
                 BulkProto::Tcp => client.write_tcp(&tcp, &[], &mut self.frame),
                 BulkProto::Udp => {
                     let len = payload_len(&client, IP_PROTO_UDP, profile.size, state.imix_slot);
