@@ -12,6 +12,7 @@ warm-up, from testpmd's own stats and from synwall's management socket.
 
 import argparse
 import json
+import shutil
 import os
 import re
 import signal
@@ -136,6 +137,7 @@ def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough",
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():

@@ -27,7 +27,7 @@
 //! [`SessionHandle`] (slot, generation) is how other parts of the system name a session (timers,
 //! CLI, records, later HA); a stale handle is detected rather than aliasing a new session.
 
-use synwall_hints::{advise_huge_pages, prefetch};
+use synwall_hints::{advise_huge_pages, prefetch, prefetch_all};
 
 /// A session's name: slot number and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,8 +50,10 @@ const EMPTY: u32 = 0;
 const LINE_BUCKETS: usize = 16;
 
 /// One slab entry: the key beside its value, so a lookup's key compare brings the value's
-/// first bytes into cache with it.
+/// first bytes into cache with it. `repr(C)` keeps the key first (Rust would put the more
+/// aligned value first and the key at the entry's far end).
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub struct Entry<K, V> {
     pub key: K,
     pub value: V,
@@ -94,13 +96,14 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
         );
         let cap = capacity as usize;
         // The slab and the index are probed at random: ask for huge pages before the first
-        // touch (see `synwall_hints`). `vec![0; n]` maps zeroed pages lazily, so the index can
-        // be advised after allocation; the slab is advised before it is filled.
+        // touch (see `synwall_hints`), so allocate, advise, then fill. (`vec![0; n]` is not
+        // enough: from a thread's malloc arena the zeroing touches the pages first.)
         let mut entries = Vec::with_capacity(cap);
         advise_huge_pages(entries.spare_capacity_mut());
         entries.extend((0..cap).map(|_| Entry::default()));
-        let buckets = vec![EMPTY; index_buckets(capacity)];
-        advise_huge_pages(&buckets);
+        let mut buckets = Vec::with_capacity(index_buckets(capacity));
+        advise_huge_pages(buckets.spare_capacity_mut());
+        buckets.resize(index_buckets(capacity), EMPTY);
         SessionTable {
             entries,
             generations: vec![0; cap],
@@ -170,10 +173,9 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
                 return;
             }
             if b & !SLOT_MASK == tag {
-                let entry = &self.entries[((b & SLOT_MASK) - 1) as usize];
-                prefetch(entry);
-                // An entry may straddle two cache lines; the value's tail is in the second.
-                prefetch(&entry.value);
+                // Every line of the entry: the key compare reads its head, the session update
+                // its rest, and a 120-byte entry spans two or three lines.
+                prefetch_all(&self.entries[((b & SLOT_MASK) - 1) as usize]);
                 return;
             }
             i = self.next(i);
