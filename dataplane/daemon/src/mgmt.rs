@@ -36,6 +36,9 @@ pub struct PortView {
 }
 
 /// Everything the management thread works with.
+/// Records written per worker ring per pass of the management loop.
+const DRAIN_BATCH: usize = 4096;
+
 pub struct Mgmt<'a> {
     pub started: Instant,
     pub config_path: String,
@@ -150,7 +153,7 @@ impl<'a> Mgmt<'a> {
                     (false, e) => eprintln!("synwall: SIGHUP: {}", e.unwrap_or_default()),
                 }
             }
-            let drained = self.drain_records(&mut log);
+            let drained = self.drain_records(&mut log, DRAIN_BATCH);
             if last_nic.elapsed() >= Duration::from_millis(100) {
                 self.copy_nic_counters();
                 self.segment.set_heartbeat(unix_ns());
@@ -168,14 +171,15 @@ impl<'a> Mgmt<'a> {
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
-        self.drain_records(&mut log);
+        // Workers still run here; `finish` drains the rest once they have stopped.
+        self.drain_records(&mut log, DRAIN_BATCH);
         self.copy_nic_counters();
     }
 
     /// Final drain after the workers stopped.
     pub fn finish(&mut self) {
         let mut log = LogWriter::open(self.traffic_log.clone(), self.syslog_target());
-        self.drain_records(&mut log);
+        self.drain_records(&mut log, usize::MAX);
         self.copy_nic_counters();
     }
 
@@ -187,11 +191,24 @@ impl<'a> Mgmt<'a> {
             .map(|s| s.target.as_str())
     }
 
-    fn drain_records(&mut self, log: &mut LogWriter) -> usize {
+    /// Writes out at most `limit` records from each worker's ring. Bounded so that a worker
+    /// ending sessions faster than they can be written (millions a second) cannot hold the
+    /// management loop: the socket and signals are still served, and the ring, once full,
+    /// counts the records it has to drop.
+    fn drain_records(&mut self, log: &mut LogWriter, limit: usize) -> usize {
         let mut line = String::new();
         let mut n = 0;
+        let logging = log.out.is_some() || log.syslog.is_some();
         for ring in &self.rings {
-            while let Some(r) = ring.pop() {
+            let mut taken = 0;
+            while taken < limit {
+                let Some(r) = ring.pop() else { break };
+                taken += 1;
+                if !logging {
+                    // Nowhere to write: the record only counts.
+                    n += 1;
+                    continue;
+                }
                 line.clear();
                 r.write_json_line(&self.names, &mut line);
                 if let Some(out) = log.out.as_mut() {
