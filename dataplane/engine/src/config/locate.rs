@@ -248,12 +248,30 @@ pub fn from_serde_error(err: &serde_yaml::Error, source: &str) -> ConfigError {
     };
     let line = duplicate_field(&message)
         .and_then(|key| line_of_duplicate(source, &KeyPath::parse(&path), key))
-        .or(line);
+        .or(line)
+        .or_else(|| second_document(source));
     ConfigError {
         path,
         line,
         message,
     }
+}
+
+/// The line where a second YAML document starts (`---` after content), for serde_yaml's
+/// "more than one document" error, which carries no position of its own.
+fn second_document(source: &str) -> Option<usize> {
+    let mut content = false;
+    for (i, line) in source.lines().enumerate() {
+        let marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        if marker && content {
+            return Some(i + 1);
+        }
+        let text = line.trim();
+        if !text.is_empty() && !text.starts_with('#') && !text.starts_with('%') && !marker {
+            content = true;
+        }
+    }
+    None
 }
 
 /// `X` of serde's "duplicate field `X`".

@@ -67,6 +67,20 @@ fn syntax_errors_have_a_line() {
     assert!(Config::from_yaml_str("").is_err());
 }
 
+/// Regression (config property test): two documents in one file were refused with an error
+/// that had neither a path nor a line.
+#[test]
+fn a_second_document_is_refused_at_its_line() {
+    let text = format!("# synwall\n---\n{BASE}---\n{BASE}");
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].message.contains("more than one document"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[0].line, Some(BASE.lines().count() + 3), "{errors:?}");
+}
+
 #[test]
 fn all_semantic_errors_are_reported_in_line_order() {
     let text = BASE
