@@ -257,21 +257,22 @@ pub fn from_serde_error(err: &serde_yaml::Error, source: &str) -> ConfigError {
     }
 }
 
-/// The line where a second YAML document starts (`---` after content), for serde_yaml's
-/// "more than one document" error, which carries no position of its own.
+/// The line where a second YAML document starts, for serde_yaml's "more than one document"
+/// error, which carries no position of its own: the probe raises its marker at the root node
+/// of the stream's second document, or the parser fails there (content after the first
+/// document's end with no `---`: "did not find expected <document start>").
 fn second_document(source: &str) -> Option<usize> {
-    let mut content = false;
-    for (i, line) in source.lines().enumerate() {
-        let marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
-        if marker && content {
-            return Some(i + 1);
-        }
-        let text = line.trim();
-        if !text.is_empty() && !text.starts_with('#') && !text.starts_with('%') && !marker {
-            content = true;
-        }
-    }
-    None
+    // `nth`, never a loop: after a parser error the document iterator yields errors forever.
+    let second = serde_yaml::Deserializer::from_str(source).nth(1)?;
+    let probe = Probe {
+        rest: &[],
+        occurrence: 0,
+    };
+    probe
+        .deserialize(second)
+        .err()
+        .and_then(|err| err.location())
+        .map(|l| l.line())
 }
 
 /// `X` of serde's "duplicate field `X`".
