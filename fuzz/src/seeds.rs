@@ -160,6 +160,14 @@ pub fn parse() -> Seeds {
     frames::tcp_segment(&mut l4, 40_000, 80, &syn, &[7; 16]);
     frames::ip_frame(&mut frame, v6.client, v6.server, true, 6, &fragment, &l4);
     add("first-fragment-v6", &frame);
+    // Jumbo mode (first byte 0x80 and up pads the frame past 64 KiB): an IPv6 header with the
+    // largest payload length.
+    let mut jumbo = vec![0xff];
+    jumbo.extend_from_slice(&[0; 12]);
+    jumbo.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0xff, 0xff, 59, 64]);
+    jumbo.extend_from_slice(&server6);
+    jumbo.extend_from_slice(&client6);
+    out.push(("jumbo-v6", jumbo));
     out
 }
 
