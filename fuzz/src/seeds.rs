@@ -10,8 +10,10 @@ pub type Seeds = Vec<(&'static str, Vec<u8>)>;
 /// Named engine programs (each also a test of what the decoder reaches, see `tests.rs`).
 pub fn engine() -> Seeds {
     let mut spray = Script::new(0, 0);
+    // The 64 spray flows, then 6 hot ones.
     for i in 0..70u8 {
-        spray = spray.tcp(0xc0 + i, true, flag::SYN, 0, 0);
+        let flow = if i < 64 { 0xc0 + i } else { i - 64 };
+        spray = spray.tcp(flow, true, flag::SYN, 0, 0);
     }
     vec![
         (
