@@ -295,10 +295,11 @@ impl<'a> Mgmt<'a> {
         }
     }
 
-    /// Takes every waiting connection; returns how many.
+    /// Takes the waiting connections, a bounded number per turn (a flood of connections must
+    /// not keep the loop from its other work); returns how many.
     fn accept_all(&mut self, listener: &UnixListener, pending: &mut Vec<Pending>) -> usize {
         let mut n = 0;
-        loop {
+        while n < 2 * MAX_PENDING {
             match listener.accept() {
                 Ok((stream, _)) => {
                     n += 1;
@@ -326,6 +327,7 @@ impl<'a> Mgmt<'a> {
                 }
             }
         }
+        n
     }
 
     /// Answers every pending connection whose request has arrived (or failed); returns how many
