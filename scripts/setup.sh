@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # build: DPDK 22.11, bindgen's libclang, pkg-config
   dpdk dpdk-dev libdpdk-dev libpcap-dev clang libclang-dev pkg-config gcc
+  # fuzzing: libFuzzer (built by the libfuzzer-sys crate) is C++
+  g++
   # run and test: namespaces, real clients and servers, probes
   iproute2 iputils-ping curl netcat-openbsd hping3 nmap dnsutils tcpdump python3 python3-pytest
   util-linux procps
@@ -44,4 +46,11 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
   fi
 fi
-echo "setup: ok ($(cargo --version), DPDK $(pkg-config --modversion libdpdk))"
+# Fuzzing (fuzz/README.md): cargo-fuzz drives libFuzzer on the stable toolchain (`-s none`: no
+# sanitizer, which would need nightly). Built from crates.io, about 30 s on 2 cores.
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -q "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+  echo "setup: installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" --quiet
+fi
+echo "setup: ok ($(cargo --version), DPDK $(pkg-config --modversion libdpdk), $(cargo fuzz --version))"

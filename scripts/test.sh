@@ -14,6 +14,24 @@ step "lints"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "unit tests"
 cargo test --workspace --quiet 2>&1 | grep -v "^$"
+step "fuzz: the targets' own tests, then ${FUZZ_SECONDS:=20} s of libFuzzer per target (fuzz/README.md)"
+(
+  cd fuzz
+  cargo fmt -- --check
+  # Unoptimized, in the workspace's target folder: the unit tests above built the engine's
+  # dependencies already.
+  CARGO_TARGET_DIR=../target cargo test --locked --quiet 2>&1 | grep -v "^$"
+  cargo fuzz build -s none 2>&1 | grep -E -A20 "^(error|warning)|Finished"
+  corpus=$(mktemp -d)
+  trap 'rm -rf "$corpus"' EXIT
+  for target in parse engine config; do
+    # New inputs go to the scratch corpus; the committed seeds are only read.
+    mkdir "$corpus/$target"
+    cargo fuzz run -s none "$target" "$corpus/$target" "seeds/$target" -- \
+      -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 |
+      grep -E "^(Done|stat::number_of_executed_units)|panicked|SUMMARY|artifact"
+  done
+)
 step "build (release)"
 cargo build --release --workspace --bins --quiet
 step "ops configs and end-to-end tests (DPDK TAP vdevs in network namespaces)"

@@ -3,7 +3,7 @@
 //! segment. It never runs on a worker; it may allocate and block briefly.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -137,11 +137,87 @@ impl LogWriter {
     }
 }
 
+/// Control connections whose request is still arriving, at most this many at once; more are
+/// answered "busy" and closed.
+const MAX_PENDING: usize = 32;
+/// Time a client has to send its whole request, from its connection.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+/// Time the daemon gives a client to take its reply.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A control connection whose request line is still arriving. Reads never block the management
+/// loop: a client that connects and says nothing, or drips its request a byte at a time, costs
+/// the loop nothing but one non-blocking read per turn until its deadline.
+struct Pending {
+    stream: UnixStream,
+    buf: Vec<u8>,
+    deadline: Instant,
+}
+
+/// What a pending connection has come to.
+enum Arrival {
+    /// Nothing more yet.
+    Waiting,
+    /// The request line (without its line end).
+    Line(Vec<u8>),
+    /// The client left without sending anything: close, no reply.
+    Gone,
+    /// Refused before parsing (too large, too slow, a read error).
+    Refused(String),
+}
+
+impl Pending {
+    /// Reads what has arrived, without blocking.
+    fn poll(&mut self, now: Instant) -> Arrival {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+                if end > MAX_REQUEST_BYTES {
+                    return Arrival::Refused("request too large".into());
+                }
+                self.buf.truncate(end);
+                return Arrival::Line(std::mem::take(&mut self.buf));
+            }
+            if self.buf.len() > MAX_REQUEST_BYTES {
+                return Arrival::Refused("request too large".into());
+            }
+            match (&self.stream).read(&mut chunk) {
+                // The client closed its side: what came is the request (no line end needed).
+                Ok(0) if self.buf.is_empty() => return Arrival::Gone,
+                Ok(0) => return Arrival::Line(std::mem::take(&mut self.buf)),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    return if now >= self.deadline {
+                        Arrival::Refused(format!(
+                            "request timed out: a whole request line must arrive within {} s",
+                            REQUEST_DEADLINE.as_secs()
+                        ))
+                    } else {
+                        Arrival::Waiting
+                    };
+                }
+                Err(e) => return Arrival::Refused(format!("bad request: {e}")),
+            }
+        }
+    }
+}
+
+/// Sends one response line and closes; a client that has gone or does not read is dropped.
+fn reply(stream: &UnixStream, response: &Response) {
+    let mut out = serde_json::to_vec(response).unwrap_or_default();
+    out.push(b'\n');
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(REPLY_TIMEOUT));
+    let _ = (&*stream).write_all(&out);
+}
+
 impl<'a> Mgmt<'a> {
     /// Serves until `terminate` is set; `rotate` (SIGHUP) reopens the traffic log.
     pub fn serve(&mut self, listener: &UnixListener, terminate: &AtomicBool, rotate: &AtomicBool) {
         let mut log = LogWriter::open(self.traffic_log.clone(), self.syslog_target());
         let mut last_nic = Instant::now() - Duration::from_secs(1);
+        let mut pending: Vec<Pending> = Vec::with_capacity(MAX_PENDING);
         self.segment.set_state(STATE_RUNNING);
         while !terminate.load(Relaxed) {
             if rotate.swap(false, Relaxed) {
@@ -159,16 +235,9 @@ impl<'a> Mgmt<'a> {
                 self.segment.set_heartbeat(unix_ns());
                 last_nic = Instant::now();
             }
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = self.handle(stream);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if drained == 0 {
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            let served = self.accept_all(listener, &mut pending) + self.serve_pending(&mut pending);
+            if drained == 0 && served == 0 {
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
         // Workers still run here; `finish` drains the rest once they have stopped.
@@ -246,23 +315,67 @@ impl<'a> Mgmt<'a> {
         }
     }
 
-    fn handle(&mut self, stream: UnixStream) -> std::io::Result<()> {
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-        let mut line = String::new();
-        let mut reader = BufReader::new((&stream).take(MAX_REQUEST_BYTES as u64 + 1));
-        let response = match reader.read_line(&mut line) {
-            Ok(_) if line.len() > MAX_REQUEST_BYTES => Response::error("request too large"),
-            Ok(_) => match serde_json::from_str::<Request>(line.trim()) {
-                Ok(req) => self.dispatch(&req),
-                Err(e) => Response::error(format!("bad request: {e}")),
-            },
-            Err(e) => Response::error(format!("bad request: {e}")),
-        };
-        let mut out = serde_json::to_vec(&response).unwrap_or_default();
-        out.push(b'\n');
-        (&stream).write_all(&out)
+    /// Takes the waiting connections, a bounded number per turn (a flood of connections must
+    /// not keep the loop from its other work); returns how many.
+    fn accept_all(&mut self, listener: &UnixListener, pending: &mut Vec<Pending>) -> usize {
+        let mut n = 0;
+        while n < 2 * MAX_PENDING {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    n += 1;
+                    if pending.len() >= MAX_PENDING {
+                        reply(
+                            &stream,
+                            &Response::error(
+                                "busy: too many control connections at once, try again",
+                            ),
+                        );
+                    } else if stream.set_nonblocking(true).is_ok() {
+                        pending.push(Pending {
+                            stream,
+                            buf: Vec::new(),
+                            deadline: Instant::now() + REQUEST_DEADLINE,
+                        });
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    // Out of file descriptors, say: let the loop go on and try again later.
+                    std::thread::sleep(Duration::from_millis(100));
+                    return n;
+                }
+            }
+        }
+        n
+    }
+
+    /// Answers every pending connection whose request has arrived (or failed); returns how many
+    /// were finished.
+    fn serve_pending(&mut self, pending: &mut Vec<Pending>) -> usize {
+        let now = Instant::now();
+        let mut done = 0;
+        let mut i = 0;
+        while i < pending.len() {
+            let response = match pending[i].poll(now) {
+                Arrival::Waiting => {
+                    i += 1;
+                    continue;
+                }
+                Arrival::Gone => None,
+                Arrival::Refused(e) => Some(Response::error(e)),
+                Arrival::Line(line) => Some(match serde_json::from_slice::<Request>(&line) {
+                    Ok(req) => self.dispatch(&req),
+                    Err(e) => Response::error(format!("bad request: {e}")),
+                }),
+            };
+            let p = pending.swap_remove(i);
+            if let Some(response) = response {
+                reply(&p.stream, &response);
+            }
+            done += 1;
+        }
+        done
     }
 
     fn dispatch(&mut self, req: &Request) -> Response {

@@ -75,6 +75,16 @@ fn pseudo(v6: bool, src: &[u8; 16], dst: &[u8; 16], proto: u8, len: usize) -> u3
     acc.wrapping_add(u32::from(proto))
 }
 
+/// Whether a packet's destination may be the source of an answer: a unicast address (not
+/// IPv4 multicast, reserved or broadcast 224/3, not IPv6 multicast ff00::/8, not unspecified).
+fn answerable(dst: &[u8; 16], v6: bool) -> bool {
+    if v6 {
+        dst[0] != 0xff && dst.iter().any(|&b| b != 0)
+    } else {
+        dst[12] < 224 && dst[12..] != [0, 0, 0, 0]
+    }
+}
+
 /// Who the forged packet goes to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Toward {
@@ -102,6 +112,13 @@ fn write_headers(
         return None;
     }
     if (v6 && p.ethertype != ETHERTYPE_IPV6) || (!v6 && p.ethertype != ETHERTYPE_IPV4) {
+        return None;
+    }
+    // Back to the sender, the forged packet's source is the offending packet's destination:
+    // never answer a packet sent to a multicast, broadcast or unspecified address (RFC 1122
+    // 3.2.2 and 4.2.3.10, RFC 4443 2.4 e). The answer would come from an address no host may
+    // send from (the parser itself drops such sources). Found by the `parse` fuzz target.
+    if toward == Toward::Sender && !answerable(&p.key.dst, v6) {
         return None;
     }
     let eth = frame.get(..l2)?;
@@ -392,6 +409,51 @@ mod tests {
         assert_checksums(&out[..len], &forged);
         assert_eq!(forged.ttl, FORGED_TTL);
         (out[..len].to_vec(), original, forged)
+    }
+
+    /// Regression (parse fuzz target): a refused packet sent to a multicast or broadcast
+    /// address drew an unreachable or a reset whose source was that group address.
+    #[test]
+    fn no_answer_to_packets_sent_to_groups_or_broadcast() {
+        for dst in [
+            [239, 1, 1, 1],
+            [255, 255, 255, 255],
+            [224, 0, 0, 1],
+            [0, 0, 0, 0],
+        ] {
+            let mut l3 = ipv4(PROTO_UDP, &udp(8));
+            l3[16..20].copy_from_slice(&dst);
+            let frame = eth(&[], ETHERTYPE_IPV4, &l3);
+            let p = parse(&frame).expect("parses");
+            let mut out = [0u8; 2048];
+            for kind in [Unreachable::PortUnreachable, Unreachable::AdminProhibited] {
+                assert_eq!(
+                    icmp_unreachable(&frame, &p, kind, &mut out),
+                    None,
+                    "{dst:?}"
+                );
+            }
+            let mut l3 = ipv4(PROTO_TCP, &tcp(1000, 0, SYN, &[]));
+            l3[16..20].copy_from_slice(&dst);
+            let frame = eth(&[], ETHERTYPE_IPV4, &l3);
+            let p = parse(&frame).expect("parses");
+            assert_eq!(tcp_reset_to_sender(&frame, &p, &mut out), None, "{dst:?}");
+            // On to the receiver, the source is the sender's own (valid) address.
+            assert!(tcp_reset_to_receiver(&frame, &p, &mut out).is_some());
+        }
+        let mut l3 = ipv6(PROTO_TCP, &tcp(1000, 0, SYN, &[]));
+        l3[24] = 0xff;
+        l3[25] = 0x02;
+        let frame = eth(&[], ETHERTYPE_IPV6, &l3);
+        let p = parse(&frame).expect("parses");
+        let mut out = [0u8; 2048];
+        assert_eq!(tcp_reset_to_sender(&frame, &p, &mut out), None);
+        let kind = Unreachable::PortUnreachable;
+        assert_eq!(icmp_unreachable(&frame, &p, kind, &mut out), None);
+        // A unicast destination is still answered.
+        let frame = eth(&[], ETHERTYPE_IPV4, &ipv4(PROTO_UDP, &udp(8)));
+        let p = parse(&frame).expect("parses");
+        assert!(icmp_unreachable(&frame, &p, kind, &mut out).is_some());
     }
 
     #[test]

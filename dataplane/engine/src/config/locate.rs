@@ -248,12 +248,31 @@ pub fn from_serde_error(err: &serde_yaml::Error, source: &str) -> ConfigError {
     };
     let line = duplicate_field(&message)
         .and_then(|key| line_of_duplicate(source, &KeyPath::parse(&path), key))
-        .or(line);
+        .or(line)
+        .or_else(|| second_document(source));
     ConfigError {
         path,
         line,
         message,
     }
+}
+
+/// The line where a second YAML document starts, for serde_yaml's "more than one document"
+/// error, which carries no position of its own: the probe raises its marker at the root node
+/// of the stream's second document, or the parser fails there (content after the first
+/// document's end with no `---`: "did not find expected <document start>").
+fn second_document(source: &str) -> Option<usize> {
+    // `nth`, never a loop: after a parser error the document iterator yields errors forever.
+    let second = serde_yaml::Deserializer::from_str(source).nth(1)?;
+    let probe = Probe {
+        rest: &[],
+        occurrence: 0,
+    };
+    probe
+        .deserialize(second)
+        .err()
+        .and_then(|err| err.location())
+        .map(|l| l.line())
 }
 
 /// `X` of serde's "duplicate field `X`".

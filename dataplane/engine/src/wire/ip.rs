@@ -37,7 +37,9 @@ pub fn ipv4(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> 
         return Err(Header);
     }
     let total = be16(frame, off + field4::TOTAL_LEN).ok_or(Header)? as usize;
-    if total < ihl || off + total > frame.len() {
+    // The end of the packet must also fit `Parsed`'s 16-bit offsets (a >64 KiB frame could put
+    // it past them; none comes off a wire). See `ipv6`.
+    if total < ihl || off + total > frame.len() || off + total > u16::MAX as usize {
         return Err(Length);
     }
     let frag = be16(frame, off + field4::FRAG).ok_or(Header)?;
@@ -73,7 +75,11 @@ pub fn ipv6(frame: &[u8], off: usize, p: &mut Parsed) -> Result<(), DropReason> 
     }
     let payload = be16(frame, off + field6::PAYLOAD_LEN).ok_or(Header)? as usize;
     let end = off + field6::HEADER_LEN + payload;
-    if end > frame.len() {
+    // `Parsed` keeps offsets and the IP length in 16 bits: a packet ending past 64 KiB of
+    // frame (a maximal payload length in a >64 KiB buffer) wrapped `ip_len` and could wrap
+    // `l4_offset`, so the payload seemed to end before the IP packet did. Found with the
+    // `parse` fuzz target's jumbo mode; no Ethernet frame is that long.
+    if end > frame.len() || end > u16::MAX as usize {
         return Err(Header);
     }
     p.ttl = u8_at(frame, off + field6::HOP_LIMIT).ok_or(Header)?;

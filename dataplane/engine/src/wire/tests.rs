@@ -579,3 +579,26 @@ fn no_input_panics() {
         let _ = parse(&f);
     }
 }
+
+/// Regression (parse fuzz target, jumbo mode): in a buffer over 64 KiB, an IPv6 packet with
+/// the largest payload length wrapped the 16-bit `ip_len` (65575 became 39).
+#[test]
+fn packets_ending_past_16_bit_offsets_are_refused() {
+    let mut l3 = vec![0x60, 0, 0, 0, 0xff, 0xff, 59, 64];
+    l3.extend_from_slice(&[0xfd; 16]);
+    l3.extend_from_slice(&[0xfe; 16]);
+    let mut frame = eth(ETHERTYPE_IPV6, &[], &l3);
+    frame.resize(14 + 40 + 65_535, 0);
+    assert_eq!(parse(&frame), Err(DropReason::MalformedIpv6Header));
+    // The largest payload that still fits is parsed, with consistent lengths.
+    frame[18..20].copy_from_slice(&(65_535u16 - 14 - 40).to_be_bytes());
+    let p = parse(&frame).expect("fits");
+    assert_eq!(p.l3_offset as usize + p.ip_len as usize, 65_535);
+    // IPv4 behind two VLAN tags, with the largest total length.
+    let mut v4 = vec![
+        0x45, 0, 0xff, 0xff, 0, 0, 0, 0, 64, 59, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    v4.resize(65_535, 0);
+    let frame = eth(ETHERTYPE_IPV4, &[1, 2], &v4);
+    assert_eq!(parse(&frame), Err(DropReason::MalformedIpv4Length));
+}

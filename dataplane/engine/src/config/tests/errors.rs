@@ -67,6 +67,35 @@ fn syntax_errors_have_a_line() {
     assert!(Config::from_yaml_str("").is_err());
 }
 
+/// Regression (config property test, config fuzz target): two documents in one file were
+/// refused with an error that had neither a path nor a line; it now names the line where the
+/// second document's content starts.
+#[test]
+fn a_second_document_is_refused_at_its_line() {
+    let text = format!("# synwall\n---\n{BASE}---\n{BASE}");
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].message.contains("more than one document"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[0].line, Some(BASE.lines().count() + 4), "{errors:?}");
+    // No `---` at all (found by the config fuzz target): a first mapping indented by one
+    // space ends where a key at column 0 starts a second document.
+    let text = format!(" {BASE}");
+    let again = super::errors(&text);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(
+        again[0].message.contains("more than one document"),
+        "{again:?}"
+    );
+    assert_eq!(
+        again[0].line,
+        Some(line_with(&text, "session:")),
+        "{again:?}"
+    );
+}
+
 #[test]
 fn all_semantic_errors_are_reported_in_line_order() {
     let text = BASE

@@ -1,9 +1,11 @@
 //! Whole-config tests: the INTERFACE.md example and the shipped configs parse, defaults,
 //! round trips. Beside this file: every validation error with its path and line
-//! (`sections.rs`, `rules.rs`), serde errors and several errors at once (`errors.rs`), and
-//! mutated texts that must never panic (`robustness.rs`).
+//! (`sections.rs`, `rules.rs`), serde errors and several errors at once (`errors.rs`),
+//! mutated texts that must never panic (`robustness.rs`), and structured random documents
+//! (`generated.rs`).
 
 mod errors;
+mod generated;
 mod protection;
 mod robustness;
 mod rules;
