@@ -51,19 +51,8 @@ pub fn parse(data: &[u8]) {
         p.key.reversed().hash64(),
         "hash is symmetric"
     );
-    // The worker choice: the flow's hash, or for a fragment its addresses' (so every piece of
-    // a datagram meets its first fragment's verdict on one worker).
-    let owner_key = if p.frag.is_fragment {
-        synwall_engine::flow::FlowKey {
-            sport: 0,
-            dport: 0,
-            proto: if p.key.family == 4 { p.key.proto } else { 0 },
-            ..p.key
-        }
-    } else {
-        p.key
-    };
-    assert_eq!(wire::flow_hash(frame), Some(owner_key.hash64()));
+    // The worker choice: the flow's hash, or for a fragment its addresses' (`wire::owner_key`).
+    assert_eq!(wire::flow_hash(frame), Some(wire::owner_key(&p).hash64()));
     if p.key.family == 4 {
         assert_eq!(
             p.key.src[..12],

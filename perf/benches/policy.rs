@@ -25,14 +25,14 @@ fn queries(
 ) -> Vec<Query<'static>> {
     let trust = policy.zone_id("trust").unwrap();
     let untrust = policy.zone_id("untrust").unwrap();
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     (0..QUERIES)
         .map(|_| {
             if hit {
-                let r = shapes[rng.below(shapes.len() as u64) as usize];
+                let r = shapes[rng.uniform_below(shapes.len() as u64) as usize];
                 let (s, d) = (
-                    [r.src[0], r.src[1], r.src[2], rng.below(256) as u8],
-                    [r.dst[0], r.dst[1], r.dst[2], rng.below(256) as u8],
+                    [r.src[0], r.src[1], r.src[2], rng.uniform_below(256) as u8],
+                    [r.dst[0], r.dst[1], r.dst[2], rng.uniform_below(256) as u8],
                 );
                 let (from_zone, to_zone) = if r.forward {
                     (trust, untrust)
@@ -46,19 +46,19 @@ fn queries(
                     dst: v4_mapped(d),
                     family: 4,
                     proto: r.proto,
-                    dport: r.lo + rng.below((r.hi - r.lo) as u64 + 1) as u16,
+                    dport: r.lo + rng.uniform_below((r.hi - r.lo) as u64 + 1) as u16,
                     app: None,
                 }
             } else {
-                let fwd = rng.below(2) == 0;
+                let fwd = rng.uniform_below(2) == 0;
                 Query {
                     from_zone: if fwd { trust } else { untrust },
                     to_zone: if fwd { untrust } else { trust },
-                    src: v4_mapped((rng.next() as u32).to_be_bytes()),
-                    dst: v4_mapped((rng.next() as u32).to_be_bytes()),
+                    src: v4_mapped((rng.next_u64() as u32).to_be_bytes()),
+                    dst: v4_mapped((rng.next_u64() as u32).to_be_bytes()),
                     family: 4,
-                    proto: if rng.below(2) == 0 { 6 } else { 17 },
-                    dport: rng.next() as u16,
+                    proto: if rng.uniform_below(2) == 0 { 6 } else { 17 },
+                    dport: rng.next_u64() as u16,
                     app: None,
                 }
             }

@@ -29,7 +29,7 @@ fn filled(live: u64, rng: &mut Rng) -> (Table, Vec<u64>) {
     let mut t = Table::new(CAPACITY, hash);
     let mut ids: Vec<u64> = (0..live).map(|i| i * 7 + 3).collect();
     for i in (1..ids.len()).rev() {
-        ids.swap(i, rng.below(i as u64 + 1) as usize);
+        ids.swap(i, rng.uniform_below(i as u64 + 1) as usize);
     }
     for &id in &ids {
         let k = key_of(id);
@@ -50,10 +50,10 @@ fn bench_lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("table_lookup");
     g.throughput(Throughput::Elements(BATCH as u64));
     for live in [100_000u64, 900_000] {
-        let mut rng = Rng(live);
+        let mut rng = Rng::new(live);
         let (table, mut ids) = filled(live, &mut rng);
         for i in (1..ids.len()).rev() {
-            ids.swap(i, rng.below(i as u64 + 1) as usize);
+            ids.swap(i, rng.uniform_below(i as u64 + 1) as usize);
         }
         let hits = probes(ids.iter().copied());
         // Ids never inserted (inserted ones are 3 mod 7).

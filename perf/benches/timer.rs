@@ -19,7 +19,7 @@ const BATCH: u32 = 4096;
 fn armed_wheel(rng: &mut Rng) -> TimerWheel {
     let mut w = TimerWheel::new(TIMERS, TICK_NS, START_NS);
     for i in 0..TIMERS {
-        w.arm(i, START_NS + 1 + rng.below(SPAN_NS));
+        w.arm(i, START_NS + 1 + rng.uniform_below(SPAN_NS));
     }
     w
 }
@@ -27,10 +27,10 @@ fn armed_wheel(rng: &mut Rng) -> TimerWheel {
 fn bench_arm(c: &mut Criterion) {
     let mut g = c.benchmark_group("timer");
     g.throughput(Throughput::Elements(BATCH as u64));
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut w = armed_wheel(&mut rng);
     let deadlines: Vec<u64> = (0..1 << 16)
-        .map(|_| START_NS + 1 + rng.below(SPAN_NS))
+        .map(|_| START_NS + 1 + rng.uniform_below(SPAN_NS))
         .collect();
     let (mut idx, mut d) = (0u32, 0usize);
     g.bench_function("arm/1M_armed", |b| {
@@ -50,7 +50,7 @@ fn bench_expire(c: &mut Criterion) {
     let mut g = c.benchmark_group("timer");
     g.throughput(Throughput::Elements(TIMERS as u64));
     g.sample_size(10);
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     g.bench_function("expire_1M/budget_256", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;

@@ -13,44 +13,39 @@
 //! `bindings/` with the project's other `unsafe` edges and are safe to call.
 #![no_std]
 
-/// Hints that the cache line holding `value` will be read soon. A no-op where the target has
-/// no prefetch instruction we use.
+/// Hints that the cache line holding `value` will be read soon.
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` (SSE, baseline on x86_64) only hints the cache; it cannot fault
-    // or write, and `value` is a live reference, so the address is valid anyway.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-            value as *const T as *const i8,
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    prefetch_line(value as *const T as usize);
 }
 
 /// Like [`prefetch`], for every cache line `value` spans (an object that is not line-aligned,
 /// like a 120-byte table entry, usually touches two or three).
 #[inline(always)]
 pub fn prefetch_all<T>(value: &T) {
+    let start = value as *const T as usize;
+    let last = start + core::mem::size_of::<T>().max(1) - 1;
+    let mut line = start & !63;
+    while line <= last {
+        prefetch_line(line);
+        line += 64;
+    }
+}
+
+/// Prefetches the line holding `address` (which the callers take from live references). A
+/// no-op where the target has no prefetch instruction we use.
+#[inline(always)]
+fn prefetch_line(address: usize) {
     #[cfg(target_arch = "x86_64")]
-    {
-        let start = value as *const T as usize;
-        let last = start + core::mem::size_of::<T>().max(1) - 1;
-        let mut line = start & !63;
-        while line <= last {
-            // SAFETY: as in `prefetch`; the addresses are inside `value` (rounded down to its
-            // first line), and a prefetch never faults even where they were not.
-            unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-                    line as *const i8,
-                );
-            }
-            line += 64;
-        }
+    // SAFETY: `_mm_prefetch` (SSE, baseline on x86_64) only hints the cache: it cannot fault or
+    // write, whatever the address, and ours lie inside live references anyway.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            address as *const i8,
+        );
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    let _ = address;
 }
 
 const HUGE_PAGE: usize = 2 << 20;

@@ -3,23 +3,8 @@
 
 use synwall_engine::flow::FlowKey;
 
-/// splitmix64: fast, seeded, good enough to scatter keys and pick rules.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), by multiply-shift.
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next() as u128 * n as u128) >> 64) as u64
-    }
-}
+/// The project's seeded generator (`uniform_below` is multiply-shift).
+pub use synwall_perf::gen::rng::SplitMix64 as Rng;
 
 /// A distinct IPv4 UDP key for every `i` (the bits of `i` spread over both addresses and
 /// the source port).
@@ -51,23 +36,37 @@ pub const BASE_YAML: &str = r#"dataplane:
 /// allow or deny. Returns the YAML text and, per rule, (src /24, dst /24, proto, lo, hi,
 /// trust-to-untrust).
 pub fn rules_yaml(n: usize, seed: u64) -> (String, Vec<RuleShape>) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut services = String::from("services:\n");
     let mut rules = String::from("rules:\n");
     let mut shapes = Vec::with_capacity(n);
     for i in 0..n {
-        let src = [10, rng.below(256) as u8, rng.below(256) as u8, 0];
-        let dst = [172, 16 + rng.below(16) as u8, rng.below(256) as u8, 0];
-        let tcp = rng.below(2) == 0;
-        let lo = 1 + rng.below(60_000) as u16;
-        let hi = lo + rng.below(1_000) as u16;
-        let forward = rng.below(2) == 0;
+        let src = [
+            10,
+            rng.uniform_below(256) as u8,
+            rng.uniform_below(256) as u8,
+            0,
+        ];
+        let dst = [
+            172,
+            16 + rng.uniform_below(16) as u8,
+            rng.uniform_below(256) as u8,
+            0,
+        ];
+        let tcp = rng.uniform_below(2) == 0;
+        let lo = 1 + rng.uniform_below(60_000) as u16;
+        let hi = lo + rng.uniform_below(1_000) as u16;
+        let forward = rng.uniform_below(2) == 0;
         let (from, to) = if forward {
             ("trust", "untrust")
         } else {
             ("untrust", "trust")
         };
-        let action = if rng.below(4) == 0 { "deny" } else { "allow" };
+        let action = if rng.uniform_below(4) == 0 {
+            "deny"
+        } else {
+            "allow"
+        };
         services.push_str(&format!(
             "  svc{i}: {{ protocol: {}, ports: [\"{lo}-{hi}\"] }}\n",
             if tcp { "tcp" } else { "udp" }

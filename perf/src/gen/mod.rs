@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod checksum;
 pub mod hostile;
 pub mod packet;
+pub mod rng;
 pub mod scenarios;
 pub mod tcp_conv;
 #[cfg(test)]

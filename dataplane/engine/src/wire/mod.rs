@@ -160,16 +160,22 @@ pub fn parse_into(frame: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
 /// packets.
 pub fn flow_hash(frame: &[u8]) -> Option<u64> {
     match parse(frame) {
-        Ok(p) if p.kind == Kind::Ip && p.frag.is_fragment => Some(
-            FlowKey {
-                sport: 0,
-                dport: 0,
-                proto: if p.key.family == 4 { p.key.proto } else { 0 },
-                ..p.key
-            }
-            .hash64(),
-        ),
-        Ok(p) if p.kind == Kind::Ip => Some(p.key.hash64()),
+        Ok(p) if p.kind == Kind::Ip => Some(owner_key(&p).hash64()),
         _ => None,
+    }
+}
+
+/// The key whose hash picks a parsed IP packet's worker: its flow key, or for a fragment the
+/// addresses (and, IPv4, the protocol) alone; see [`flow_hash`].
+pub fn owner_key(p: &Parsed) -> FlowKey {
+    if p.frag.is_fragment {
+        FlowKey {
+            sport: 0,
+            dport: 0,
+            proto: if p.key.family == 4 { p.key.proto } else { 0 },
+            ..p.key
+        }
+    } else {
+        p.key
     }
 }
