@@ -42,7 +42,7 @@
 use crate::flow::FlowKey;
 use crate::pipeline::Verdict;
 use crate::reasons::DropReason;
-use crate::table::SessionTable;
+use crate::table::{SessionTable, TableKey};
 use crate::wire::{FragInfo, Parsed};
 
 /// Separate pieces of one datagram an entry tracks.
@@ -77,6 +77,18 @@ pub struct FragKey {
     pub proto: u8,
     /// 4 or 6.
     pub family: u8,
+}
+
+impl TableKey for FragKey {
+    fn free_link(next: u32) -> Self {
+        FragKey {
+            id: next,
+            ..FragKey::default()
+        }
+    }
+    fn next_free(&self) -> u32 {
+        self.id
+    }
 }
 
 impl FragKey {

@@ -21,6 +21,7 @@ pub mod reasons;
 pub mod records;
 pub mod session;
 pub mod stats;
+pub mod stored_key;
 pub mod table;
 pub mod tcp;
 pub mod timer;

@@ -23,9 +23,16 @@
 //! it considers moving: removal is rarer than lookup and happens off the per-packet path.
 //!
 //! ## Handles
-//! Slots carry a generation: even while free, odd while live, bumped on both transitions. A
-//! [`SessionHandle`] (slot, generation) is how other parts of the system name a session (timers,
-//! CLI, records, later HA); a stale handle is detected rather than aliasing a new session.
+//! Slots carry a 16-bit generation beside the key (in what would be the entry's padding): even
+//! while free, odd while live, bumped on both transitions. A [`SessionHandle`] (slot,
+//! generation) is how other parts of the system name a session (timers, CLI, records, later
+//! HA); a stale handle is detected rather than aliasing a new session (until a slot has been
+//! reused 32,768 times).
+//!
+//! ## Free slots
+//! A free slot's key is dead, so the list of free slots is threaded through the keys
+//! ([`TableKey::free_link`]): no side array, no bytes per session beyond the entry and the
+//! index.
 
 use synwall_hints::{advise_huge_pages, prefetch, prefetch_all};
 
@@ -48,14 +55,36 @@ const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 const EMPTY: u32 = 0;
 /// Buckets per 64-byte cache line.
 const LINE_BUCKETS: usize = 16;
+/// End of the free list.
+const NO_SLOT: u32 = u32::MAX;
 
-/// One slab entry: the key beside its value, so a lookup's key compare brings the value's
-/// first bytes into cache with it. `repr(C)` keeps the key first (Rust would put the more
-/// aligned value first and the key at the entry's far end).
+/// What the table needs of a key beyond equality: a way to hold the free list's link while
+/// its slot is free.
+pub trait TableKey: Copy + Eq + Default {
+    /// The key a free slot holds: "the next free slot is `next`".
+    fn free_link(next: u32) -> Self;
+    /// The link `free_link` wrote.
+    fn next_free(&self) -> u32;
+}
+
+impl TableKey for u64 {
+    fn free_link(next: u32) -> Self {
+        next as u64
+    }
+    fn next_free(&self) -> u32 {
+        *self as u32
+    }
+}
+
+/// One slab entry: the key, the slot's generation, then the value, so a lookup's key compare
+/// brings the value's first bytes into cache with it. `repr(C)` keeps this order (Rust would
+/// put the more aligned value first and the key at the entry's far end); a key of 14 or 38
+/// bytes leaves exactly the 2 bytes the generation takes before a 4-byte aligned value.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct Entry<K, V> {
     pub key: K,
+    generation: u16,
     pub value: V,
 }
 
@@ -73,11 +102,13 @@ pub const fn index_buckets(capacity: u32) -> usize {
 /// Fixed-capacity table of `V` keyed by `K`.
 pub struct SessionTable<K, V> {
     entries: Vec<Entry<K, V>>,
-    generations: Vec<u32>,
-    /// Free slot numbers, used as a stack (recently freed slots are warm in cache).
-    free: Vec<u32>,
+    /// First free slot (`NO_SLOT` when full); the list is threaded through the free keys and
+    /// used as a stack (recently freed slots are warm in cache).
+    free_head: u32,
+    free_count: u32,
     buckets: Vec<u32>,
-    /// The key's hash, for deletion's back-shift (the index stores no hashes).
+    /// The key's hash, for deletion's back-shift (the index stores no hashes). Only its low 32
+    /// bits are used (they pick the home bucket).
     hash_fn: fn(&K) -> u64,
 }
 
@@ -86,9 +117,10 @@ fn tag_of(hash: u64) -> u32 {
     ((hash >> 56) as u32) << SLOT_BITS
 }
 
-impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
+impl<K: TableKey, V: Default> SessionTable<K, V> {
     /// A table of `capacity` sessions (at most [`MAX_CAPACITY`]), all memory allocated now.
-    /// `hash_fn` must be the hash the caller passes to `lookup`/`insert`.
+    /// `hash_fn` must agree with the hash the caller passes to `lookup`/`insert` in its low 32
+    /// bits.
     pub fn new(capacity: u32, hash_fn: fn(&K) -> u64) -> Self {
         assert!(
             capacity <= MAX_CAPACITY,
@@ -100,14 +132,22 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
         // enough: from a thread's malloc arena the zeroing touches the pages first.)
         let mut entries = Vec::with_capacity(cap);
         advise_huge_pages(entries.spare_capacity_mut());
-        entries.extend((0..cap).map(|_| Entry::default()));
+        entries.extend((0..capacity).map(|slot| Entry {
+            key: K::free_link(if slot + 1 < capacity {
+                slot + 1
+            } else {
+                NO_SLOT
+            }),
+            generation: 0,
+            value: V::default(),
+        }));
         let mut buckets = Vec::with_capacity(index_buckets(capacity));
         advise_huge_pages(buckets.spare_capacity_mut());
         buckets.resize(index_buckets(capacity), EMPTY);
         SessionTable {
             entries,
-            generations: vec![0; cap],
-            free: (0..capacity).rev().collect(),
+            free_head: if capacity > 0 { 0 } else { NO_SLOT },
+            free_count: capacity,
             buckets,
             hash_fn,
         }
@@ -118,7 +158,7 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len() - self.free.len()
+        self.entries.len() - self.free_count as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -126,7 +166,7 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
     }
 
     pub fn is_full(&self) -> bool {
-        self.free.is_empty()
+        self.free_head == NO_SLOT
     }
 
     /// Bytes the index takes per session of capacity.
@@ -134,11 +174,9 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
         (self.buckets.len() * std::mem::size_of::<u32>()) as f64 / self.capacity().max(1) as f64
     }
 
-    /// Bytes of all the table's arrays per session of capacity (slab, index, generations, free
-    /// stack).
+    /// Bytes of all the table's arrays per session of capacity (slab and index).
     pub fn bytes_per_session(&self) -> f64 {
-        let per_slot = std::mem::size_of::<Entry<K, V>>() + 2 * std::mem::size_of::<u32>();
-        per_slot as f64 + self.index_bytes_per_session()
+        std::mem::size_of::<Entry<K, V>>() as f64 + self.index_bytes_per_session()
     }
 
     #[inline(always)]
@@ -174,7 +212,7 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
             }
             if b & !SLOT_MASK == tag {
                 // Every line of the entry: the key compare reads its head, the session update
-                // its rest, and a 120-byte entry spans two or three lines.
+                // its rest.
                 prefetch_all(&self.entries[((b & SLOT_MASK) - 1) as usize]);
                 return;
             }
@@ -185,6 +223,13 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
     /// Finds the live slot holding `key`. Hot path: no allocation.
     #[inline]
     pub fn lookup(&self, hash: u64, key: &K) -> Option<u32> {
+        self.lookup_by(hash, |k| k == key)
+    }
+
+    /// Finds the live slot whose key `matches` (for keys that keep part of themselves outside
+    /// the slab, such as IPv6 addresses). Hot path: no allocation.
+    #[inline]
+    pub fn lookup_by(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
         let tag = tag_of(hash);
         let mut i = self.home(hash);
         loop {
@@ -194,7 +239,7 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
             }
             if b & !SLOT_MASK == tag {
                 let slot = (b & SLOT_MASK) - 1;
-                if self.entries[slot as usize].key == *key {
+                if matches(&self.entries[slot as usize].key) {
                     return Some(slot);
                 }
             }
@@ -206,10 +251,17 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
     /// free slot and the first empty bucket of the probe sequence, no allocation.
     #[inline]
     pub fn insert(&mut self, hash: u64, key: K, value: V) -> Result<SessionHandle, TableFull> {
-        let slot = self.free.pop().ok_or(TableFull)?;
-        let s = slot as usize;
-        self.entries[s] = Entry { key, value };
-        self.generations[s] = self.generations[s].wrapping_add(1);
+        if self.free_head == NO_SLOT {
+            return Err(TableFull);
+        }
+        let slot = self.free_head;
+        let e = &mut self.entries[slot as usize];
+        self.free_head = e.key.next_free();
+        self.free_count -= 1;
+        e.key = key;
+        e.value = value;
+        e.generation = e.generation.wrapping_add(1);
+        let generation = e.generation as u32;
         // The index is never more than 3/4 full, so an empty bucket is always found.
         let mut i = self.home(hash);
         while self.buckets[i] != EMPTY {
@@ -218,12 +270,12 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
         self.buckets[i] = tag_of(hash) | (slot + 1);
         Ok(SessionHandle {
             index: slot,
-            generation: self.generations[s],
+            generation,
         })
     }
 
     /// Removes the live session in `slot` and returns its key; its value stays readable until
-    /// the slot is reused (the caller usually logs it first).
+    /// the slot is reused (the caller usually logs it first), its key does not.
     pub fn remove(&mut self, slot: u32) -> Option<K> {
         if !self.is_live(slot) {
             return None;
@@ -235,8 +287,11 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
             i = self.next(i);
         }
         self.unlink_bucket(i);
-        self.generations[s] = self.generations[s].wrapping_add(1);
-        self.free.push(slot);
+        let e = &mut self.entries[s];
+        e.generation = e.generation.wrapping_add(1);
+        e.key = K::free_link(self.free_head);
+        self.free_head = slot;
+        self.free_count += 1;
         Some(key)
     }
 
@@ -267,22 +322,25 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
 
     #[inline]
     pub fn is_live(&self, slot: u32) -> bool {
-        self.generations
+        self.entries
             .get(slot as usize)
-            .is_some_and(|g| g & 1 == 1)
+            .is_some_and(|e| e.generation & 1 == 1)
     }
 
     /// The handle of a live slot.
     pub fn handle(&self, slot: u32) -> Option<SessionHandle> {
         self.is_live(slot).then(|| SessionHandle {
             index: slot,
-            generation: self.generations[slot as usize],
+            generation: self.entries[slot as usize].generation as u32,
         })
     }
 
     /// Whether the handle still names the session it was made for.
     pub fn is_current(&self, h: SessionHandle) -> bool {
-        self.generations.get(h.index as usize) == Some(&h.generation) && h.generation & 1 == 1
+        self.entries
+            .get(h.index as usize)
+            .is_some_and(|e| e.generation as u32 == h.generation)
+            && h.generation & 1 == 1
     }
 
     #[inline]
@@ -317,8 +375,9 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
         (0..self.entries.len() as u32).filter(|&s| self.is_live(s))
     }
 
-    /// Checks the index against the slab (tests and fuzzing): every live slot is reachable from
-    /// its home bucket, every bucket names a live slot, nothing twice.
+    /// Checks the index and the free list against the slab (tests and fuzzing): every live
+    /// slot is indexed once and reachable from its home bucket, every bucket names a live slot,
+    /// every free slot is on the free list once.
     pub fn check_index(&self) -> Result<(), String> {
         let mut seen = vec![false; self.entries.len()];
         let mut used = 0;
@@ -339,10 +398,26 @@ impl<K: Copy + Eq + Default, V: Default> SessionTable<K, V> {
             return Err(format!("{used} buckets for {} live slots", self.len()));
         }
         for slot in self.live_slots() {
-            let key = &self.entries[slot as usize].key;
-            if self.lookup((self.hash_fn)(key), key) != Some(slot) {
-                return Err(format!("slot {slot} unreachable from its home bucket"));
+            // Walk the probe sequence from the home bucket: the slot's bucket must come before
+            // any empty one.
+            let mut i = self.home((self.hash_fn)(&self.entries[slot as usize].key));
+            while self.buckets[i] & SLOT_MASK != slot + 1 {
+                if self.buckets[i] == EMPTY {
+                    return Err(format!("slot {slot} unreachable from its home bucket"));
+                }
+                i = self.next(i);
             }
+        }
+        let (mut free, mut at) = (0u32, self.free_head);
+        while at != NO_SLOT {
+            if self.is_live(at) || std::mem::replace(&mut seen[at as usize], true) {
+                return Err(format!("free list holds slot {at} twice or live"));
+            }
+            free += 1;
+            at = self.entries[at as usize].key.next_free();
+        }
+        if free != self.free_count {
+            return Err(format!("free list of {free}, {} counted", self.free_count));
         }
         Ok(())
     }

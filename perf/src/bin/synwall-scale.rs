@@ -9,6 +9,8 @@
 //! With `--scaling N`: N sessions on one worker, then split over two workers running at once
 //! (threads pinned to cores 0 and 1), established rate in all.
 //!
+//! `--family 6` makes the flows IPv6 (the table keeps their address pairs beside it).
+//!
 //! For each size N: a fresh process-wide RSS reading, an engine sized for N, N UDP flows of two
 //! datagrams (client then server) run once to create the sessions, RSS again (the difference
 //! over N is the memory per session, table + timers + side arrays), then the same frames again
@@ -27,10 +29,11 @@ use synwall_engine::stats::CounterBlock;
 use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto};
 use synwall_perf::gen::packet::CLIENT_MAC;
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
+use synwall_perf::gen::IpFamily;
 
 const BURST: usize = 32;
-/// Stride of the frame store: every generated frame is 60 bytes (64 with FCS).
-const STRIDE: usize = 64;
+/// Stride of the frame store: a generated frame is 60 bytes (IPv4) or 66 (IPv6).
+const STRIDE: usize = 72;
 
 #[derive(Parser)]
 #[command(about = "Engine scaling: memory per session, rate vs table size, mass expiry")]
@@ -48,6 +51,10 @@ struct Args {
     /// and half of this many flows, as RSS or the hand-off would give them); 0: skip.
     #[arg(long, default_value_t = 0)]
     scaling: u64,
+    /// Address family of the flows (the table keeps IPv4 keys whole and IPv6 address pairs
+    /// beside it, so their memory per session differs).
+    #[arg(long, default_value = "4", value_parser = ["4", "6"])]
+    family: String,
 }
 
 fn engine_config(max_sessions: u64) -> EngineConfig {
@@ -84,9 +91,10 @@ struct Frames {
 }
 
 impl Frames {
-    fn udp(flows: u64) -> Frames {
+    fn udp(flows: u64, family: IpFamily) -> Frames {
         let mut profile = BulkProfile::new(flows, 2, BulkProto::Udp);
         profile.both_directions = true;
+        profile.family = family;
         let mut gen = BulkGenerator::new(profile).expect("valid profile");
         let n = flows as usize * 2;
         let mut f = Frames {
@@ -139,7 +147,12 @@ fn main() {
     println!("| live sessions | resident bytes / session | established Mpps (engine, 1 core) |");
     println!("| ---: | ---: | ---: |");
     for &n in &args.sessions {
-        let frames = Frames::udp(n);
+        let family = if args.family == "6" {
+            IpFamily::V6
+        } else {
+            IpFamily::V4
+        };
+        let frames = Frames::udp(n, family);
         let before = rss_bytes();
         let mut e = Engine::new(
             engine_config(n),
@@ -192,7 +205,7 @@ fn workers_rate(workers: usize, flows: u64, passes: u32) -> f64 {
                     core_affinity::set_for_current(core);
                 }
                 let share = flows / workers as u64;
-                let frames = Frames::udp(share);
+                let frames = Frames::udp(share, IpFamily::V4);
                 let mut e = Engine::new(
                     engine_config(share),
                     CounterBlock::standalone(),
@@ -221,7 +234,7 @@ fn workers_rate(workers: usize, flows: u64, passes: u32) -> f64 {
 /// `n` UDP sessions created within a few ms, then time jumps past their timeout: every
 /// `expire` call is timed until the table is empty.
 fn mass_expiry(n: u64) {
-    let frames = Frames::udp(n);
+    let frames = Frames::udp(n, IpFamily::V4);
     let mut e = Engine::new(
         engine_config(n),
         CounterBlock::standalone(),

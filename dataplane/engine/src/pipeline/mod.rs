@@ -25,23 +25,27 @@ use crate::reasons::{Action, DropReason, EndReason, Flood};
 use crate::records::{RecordRing, SessionRecord, Subtype, NONE_ID};
 use crate::session::{session_flags as sf, Session, SessionKind, NO_END};
 use crate::stats::{CounterBlock, WorkerBlock};
-use crate::table::SessionTable;
+use crate::stored_key::{stored_hash, AddressStore, StoredKey};
+use crate::table::{SessionTable, TableFull};
 use crate::tcp::{self, Segment, TcpAction, TcpConfig, TcpTracker};
 use crate::timer::{Rearm, TimerWheel};
 use crate::wire::{self, IcmpKind, Kind, Parsed};
 
 mod fragment;
 mod manage;
+#[cfg(test)]
+mod stored_key_tests;
 
-// The session budget: its table entry (flow key beside the session) plus its share of the
-// index, at most 128 bytes. (Per session the engine also keeps a generation and a free-stack
-// word in the table, app-ID progress until the app is decided, and timer links: see
-// perf/README.md for the whole resident figure.)
+// The session budget: its table entry (stored key, generation, session: 96 bytes, two cache
+// lines wherever it starts) plus its share of the index. (Per session the engine also keeps
+// app-ID progress and timer links, and an IPv6 session its address pair: see perf/README.md
+// for the whole resident figure.)
 const _: () = assert!(std::mem::size_of::<Session>() == 80);
+const _: () = assert!(std::mem::size_of::<crate::table::Entry<StoredKey, Session>>() == 96);
 const _: () = assert!(
-    std::mem::size_of::<crate::table::Entry<FlowKey, Session>>()
+    std::mem::size_of::<crate::table::Entry<StoredKey, Session>>()
         + (crate::table::index_buckets(1 << 20) * 4).div_ceil(1 << 20)
-        <= 128
+        <= 104
 );
 
 /// Most packets in one burst.
@@ -172,7 +176,9 @@ impl RateLimit {
 /// One worker's engine: its session table, timers, counters and record ring.
 pub struct Engine {
     cfg: EngineConfig,
-    table: SessionTable<FlowKey, Session>,
+    table: SessionTable<StoredKey, Session>,
+    /// IPv6 sessions' address pairs (the table keeps IPv4 keys whole).
+    keys: AddressStore,
     wheel: TimerWheel,
     counters: CounterBlock,
     records: Arc<RecordRing>,
@@ -274,10 +280,6 @@ fn canonical(key: &FlowKey) -> (FlowKey, bool) {
     }
 }
 
-fn table_hash(key: &FlowKey) -> u64 {
-    key.hash64()
-}
-
 impl Engine {
     /// Builds an engine; all memory of the table and wheel is allocated here. `now_ns` is unix
     /// time (the daemon's TSC clock or a capture's timestamps).
@@ -291,7 +293,8 @@ impl Engine {
         protect.publish(&counters, cfg.policy.zones().len());
         Engine {
             protect,
-            table: SessionTable::new(cfg.capacity, table_hash),
+            table: SessionTable::new(cfg.capacity, stored_hash),
+            keys: AddressStore::new(cfg.capacity),
             wheel: TimerWheel::new(cfg.capacity, TICK_NS, now_ns),
             counters,
             records,
@@ -324,7 +327,7 @@ impl Engine {
         &self.cfg
     }
 
-    pub fn sessions(&self) -> &SessionTable<FlowKey, Session> {
+    pub fn sessions(&self) -> &SessionTable<StoredKey, Session> {
         &self.table
     }
 
@@ -442,7 +445,7 @@ impl Engine {
         }
         let (key, swapped) = canonical(&p.key);
         let now_ms = self.ms(now_ns);
-        if let Some(slot) = self.table.lookup(hash, &key) {
+        if let Some(slot) = self.find(hash, &key) {
             let session = self.table.value(slot);
             let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
             if idle_ns > session.timeout_ns(&self.cfg.timeouts) {
@@ -679,7 +682,16 @@ impl Engine {
             Dir::ClientToServer
         };
         session.count(first_dir, len, now_ms);
-        match self.table.insert(hash, key, session) {
+        let inserted = if self.table.is_full() {
+            Err(TableFull)
+        } else {
+            let stored = self
+                .keys
+                .store(&key, hash)
+                .expect("the store has the table's room");
+            self.table.insert(hash, stored, session)
+        };
+        match inserted {
             Ok(handle) => {
                 let c = self.counters.view();
                 c.add(WorkerBlock::SESSIONS_CREATED, 1);
@@ -911,7 +923,7 @@ impl Engine {
             return Verdict::Drop(DropReason::MalformedIcmpInner);
         };
         let (key, _) = canonical(&inner);
-        match self.table.lookup(inner.hash64(), &key) {
+        match self.find(inner.hash64(), &key) {
             Some(_) => Verdict::Forward,
             None => Verdict::Drop(DropReason::IcmpErrorNoSession),
         }
@@ -933,7 +945,7 @@ impl Engine {
             let handshake = s.kind == SessionKind::Tcp
                 && server & crate::tcp::flags::SYN != 0
                 && client & crate::tcp::flags::ACK != 0;
-            let proto = self.table.key(slot).proto;
+            let proto = self.table.key(slot).proto();
             let app = appid::final_reason(
                 &self.app_states[slot as usize],
                 proto,
@@ -948,7 +960,7 @@ impl Engine {
         c.add_end(reason);
         let session = *self.table.value(slot);
         if session.has(sf::LOG_END) {
-            let key = *self.table.key(slot);
+            let key = self.flow_key(slot);
             let handle = self.table.handle(slot).expect("live slot");
             let mut r = self.record_of(&key, session.ingress, now_ns);
             if session.has(sf::CLIENT_IS_DST) {
@@ -1015,7 +1027,26 @@ impl Engine {
         }
         self.wheel.cancel(slot);
         self.snis.remove(&slot);
-        self.table.remove(slot);
+        if let Some(key) = self.table.remove(slot) {
+            self.keys.release(&key);
+        }
+    }
+
+    /// The live slot of a canonical key. Hot path.
+    #[inline(always)]
+    fn find(&self, hash: u64, key: &FlowKey) -> Option<u32> {
+        let probe = StoredKey::probe(key, hash);
+        if key.family == 4 {
+            self.table.lookup(hash, &probe)
+        } else {
+            self.table
+                .lookup_by(hash, |stored| self.keys.matches(stored, &probe, key))
+        }
+    }
+
+    /// The (canonical) flow key of a live slot.
+    pub fn flow_key(&self, slot: u32) -> FlowKey {
+        self.keys.flow_key(self.table.key(slot))
     }
 
     fn record_of(&self, key: &FlowKey, ingress: u8, now_ns: u64) -> SessionRecord {
@@ -1135,7 +1166,7 @@ impl Engine {
 
     /// The client-to-server key of a live slot.
     pub fn client_key(&self, slot: u32) -> FlowKey {
-        let key = *self.table.key(slot);
+        let key = self.flow_key(slot);
         if self.table.value(slot).has(sf::CLIENT_IS_DST) {
             key.reversed()
         } else {

@@ -1,0 +1,130 @@
+//! The table's compact keys through the engine: IPv4 and IPv6 flows side by side, answered,
+//! aged out and replaced, with every live slot's flow key read back and the IPv6 address
+//! pairs given back and reused.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::flow::{FlowKey, PROTO_UDP};
+use crate::pipeline::{Engine, EngineConfig, Verdict};
+use crate::policy::Policy;
+use crate::records::RecordRing;
+use crate::stats::CounterBlock;
+
+const S: u64 = 1_000_000_000;
+const T0: u64 = 1_700_000_000 * S;
+const TRUST: u8 = 0;
+const UNTRUST: u8 = 1;
+
+const CONFIG: &str = r#"
+dataplane:
+  workers: [1]
+  ports:
+    - { name: ethernet1/1, device: net_tap0, zone: trust }
+    - { name: ethernet1/2, device: net_tap1, zone: untrust }
+  vwires: [[ethernet1/1, ethernet1/2]]
+rules:
+  - { name: allow-out, from: [trust], to: [untrust], action: allow }
+"#;
+
+fn engine(capacity: u32) -> Engine {
+    let config = crate::config::Config::from_yaml_str(CONFIG).expect("valid config");
+    let policy = Policy::compile(&config).expect("compiles");
+    let mut cfg = EngineConfig::from_config(&config, Arc::new(policy), 0, 1);
+    cfg.capacity = capacity;
+    Engine::new(
+        cfg,
+        CounterBlock::standalone(),
+        Arc::new(RecordRing::new(4096)),
+        T0,
+    )
+}
+
+/// A UDP datagram for `key` (either family) with 8 bytes of payload.
+fn udp(key: &FlowKey) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&key.sport.to_be_bytes());
+    l4.extend_from_slice(&key.dport.to_be_bytes());
+    l4.extend_from_slice(&16u16.to_be_bytes());
+    l4.extend_from_slice(&[0, 0]);
+    l4.extend_from_slice(b"payload!");
+    if key.family == 4 {
+        f.extend_from_slice(&0x0800u16.to_be_bytes());
+        let mut h = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, PROTO_UDP, 0, 0];
+        h[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+        h.extend_from_slice(&key.src[12..]);
+        h.extend_from_slice(&key.dst[12..]);
+        f.extend_from_slice(&h);
+    } else {
+        f.extend_from_slice(&0x86ddu16.to_be_bytes());
+        f.extend_from_slice(&[0x60, 0, 0, 0]);
+        f.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+        f.extend_from_slice(&[PROTO_UDP, 64]);
+        f.extend_from_slice(&key.src);
+        f.extend_from_slice(&key.dst);
+    }
+    f.extend_from_slice(&l4);
+    f
+}
+
+/// Flow `n` of a round: even ones IPv4, odd ones IPv6; addresses and ports vary with `n`.
+fn flow(round: u16, n: u16) -> FlowKey {
+    let (sport, dport) = (1024 + n, 5000 + round);
+    if n.is_multiple_of(2) {
+        let src = format!("10.0.{}.{}", n / 250, n % 250 + 1);
+        FlowKey::from_ips(
+            src.parse().unwrap(),
+            "10.9.0.1".parse().unwrap(),
+            sport,
+            dport,
+            17,
+        )
+    } else {
+        let src = format!("2001:db8::{:x}", n + 1);
+        FlowKey::from_ips(
+            src.parse().unwrap(),
+            "2001:db8:9::1".parse().unwrap(),
+            sport,
+            dport,
+            17,
+        )
+    }
+}
+
+#[test]
+fn ipv4_and_ipv6_flows_share_the_table_and_give_back_their_keys() {
+    let mut e = engine(512);
+    let mut now = T0;
+    for round in 0..4u16 {
+        let keys: Vec<FlowKey> = (0..500).map(|n| flow(round, n)).collect();
+        for k in &keys {
+            assert_eq!(e.process(now, &udp(k), TRUST), Verdict::Forward, "{k}");
+        }
+        for k in &keys {
+            assert_eq!(
+                e.process(now, &udp(&k.reversed()), UNTRUST),
+                Verdict::Forward
+            );
+        }
+        assert_eq!(e.active_sessions(), 500, "every answer found its session");
+        assert_eq!(e.keys.len(), 250, "one address pair per IPv6 session");
+        let expected: HashSet<FlowKey> = keys.iter().copied().collect();
+        let live: HashSet<FlowKey> = e
+            .sessions()
+            .live_slots()
+            .map(|slot| e.client_key(slot))
+            .collect();
+        assert_eq!(live, expected, "every slot reads back its client's key");
+        e.sessions().check_index().unwrap();
+        // Let them all age out (UDP: 30 s), then the next round reuses slots and pairs.
+        now += 40 * S;
+        while e.expire(now) > 0 {}
+        assert_eq!((e.active_sessions(), e.keys.len()), (0, 0));
+    }
+    assert_eq!(
+        e.keys.touched_bytes(),
+        250 * 32,
+        "freed pairs are reused before the store grows"
+    );
+}

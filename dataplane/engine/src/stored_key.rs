@@ -1,0 +1,279 @@
+//! The flow key as the session table keeps it: 14 bytes instead of [`FlowKey`]'s 38.
+//!
+//! A [`FlowKey`] holds IPv4 addresses v4-mapped in 16 bytes, so that the engine handles both
+//! families with one type. Stored that way, an IPv4 session (the common case) would carry 24
+//! bytes of constant prefix in every table entry. The table stores a [`StoredKey`] instead:
+//! - IPv4: the two addresses themselves, ports, protocol, family: the whole key, compared in
+//!   place by a lookup.
+//! - IPv6: ports, protocol, family, the low 32 bits of the key's hash, and the index of the
+//!   address pair in an [`AddressStore`] beside the table. A lookup compares the in-place
+//!   fields first (the hash bits reject nearly every other flow) and reads the store only for
+//!   the likely match.
+//!
+//! (VPP keeps separate IPv4 and IPv6 session hashes for the same reason; one table with one
+//! slot namespace keeps timers, records and session ids the same for both families here.)
+//!
+//! The address store has the table's capacity reserved but grows into it only as the number of
+//! IPv6 sessions reaches new peaks (pushes within reserved capacity: never a reallocation);
+//! freed pairs are reused first, their list threaded through the pairs themselves.
+
+use crate::flow::{v4_mapped, FlowKey};
+use crate::table::TableKey;
+
+/// See the module documentation. `family` 0 marks a free table slot, whose `a` holds the next
+/// free slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct StoredKey {
+    /// IPv4: source address. IPv6: index of the address pair in the [`AddressStore`].
+    a: [u8; 4],
+    /// IPv4: destination address. IPv6: the low 32 bits of the key's hash.
+    b: [u8; 4],
+    sport: u16,
+    dport: u16,
+    proto: u8,
+    /// 4 or 6 (0: free slot).
+    family: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<StoredKey>() == 14);
+
+impl TableKey for StoredKey {
+    fn free_link(next: u32) -> Self {
+        StoredKey {
+            a: next.to_ne_bytes(),
+            ..StoredKey::default()
+        }
+    }
+    fn next_free(&self) -> u32 {
+        u32::from_ne_bytes(self.a)
+    }
+}
+
+impl StoredKey {
+    /// The probe for `key` (canonical, hash `hash`): for IPv4 the stored key itself; for IPv6
+    /// everything but the address pair's index, which [`AddressStore::matches`] skips.
+    #[inline(always)]
+    pub fn probe(key: &FlowKey, hash: u64) -> StoredKey {
+        let (a, b) = if key.family == 4 {
+            (v4_of(&key.src), v4_of(&key.dst))
+        } else {
+            ([0; 4], (hash as u32).to_ne_bytes())
+        };
+        StoredKey {
+            a,
+            b,
+            sport: key.sport,
+            dport: key.dport,
+            proto: key.proto,
+            family: key.family,
+        }
+    }
+
+    pub fn family(&self) -> u8 {
+        self.family
+    }
+
+    pub fn proto(&self) -> u8 {
+        self.proto
+    }
+}
+
+/// The table's hash of a stored key, for the back-shift of a removal: only the low 32 bits
+/// (the home bucket) must agree with `FlowKey::hash64` of the canonical key, and for IPv6
+/// those are what the key keeps.
+pub fn stored_hash(k: &StoredKey) -> u64 {
+    if k.family == 4 {
+        v4_key(k).hash64()
+    } else {
+        u32::from_ne_bytes(k.b) as u64
+    }
+}
+
+#[inline(always)]
+fn v4_of(mapped: &[u8; 16]) -> [u8; 4] {
+    [mapped[12], mapped[13], mapped[14], mapped[15]]
+}
+
+fn v4_key(k: &StoredKey) -> FlowKey {
+    FlowKey {
+        src: v4_mapped(k.a),
+        dst: v4_mapped(k.b),
+        sport: k.sport,
+        dport: k.dport,
+        proto: k.proto,
+        family: 4,
+    }
+}
+
+/// The address pairs of IPv6 sessions (32 bytes each), by index. See the module documentation.
+pub struct AddressStore {
+    pairs: Vec<[[u8; 16]; 2]>,
+    /// First freed pair (`NONE` if none); the list is threaded through the freed pairs' first
+    /// four bytes.
+    free_head: u32,
+    live: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl AddressStore {
+    /// Room for `capacity` pairs, reserved now (address space only; pages are touched as the
+    /// pairs in use reach new peaks).
+    pub fn new(capacity: u32) -> AddressStore {
+        AddressStore {
+            pairs: Vec::with_capacity(capacity as usize),
+            free_head: NONE,
+            live: 0,
+        }
+    }
+
+    /// IPv6 pairs held.
+    pub fn len(&self) -> usize {
+        self.live as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Bytes the store has touched (its high-water mark).
+    pub fn touched_bytes(&self) -> usize {
+        self.pairs.len() * std::mem::size_of::<[[u8; 16]; 2]>()
+    }
+
+    /// The stored form of a canonical `key` about to be inserted with hash `hash`: for IPv6 its
+    /// addresses take a pair. `None` when the store is full, which cannot happen while it has
+    /// the table's capacity and the table has room.
+    #[inline]
+    pub fn store(&mut self, key: &FlowKey, hash: u64) -> Option<StoredKey> {
+        let mut k = StoredKey::probe(key, hash);
+        if key.family == 4 {
+            return Some(k);
+        }
+        let index = if self.free_head != NONE {
+            let index = self.free_head;
+            let first = &self.pairs[index as usize][0];
+            self.free_head = u32::from_ne_bytes([first[0], first[1], first[2], first[3]]);
+            self.pairs[index as usize] = [key.src, key.dst];
+            index
+        } else if self.pairs.len() < self.pairs.capacity() {
+            // Within the reserved capacity: `push` does not reallocate.
+            self.pairs.push([key.src, key.dst]);
+            (self.pairs.len() - 1) as u32
+        } else {
+            return None;
+        };
+        self.live += 1;
+        k.a = index.to_ne_bytes();
+        Some(k)
+    }
+
+    /// Gives back what a removed key held.
+    #[inline]
+    pub fn release(&mut self, k: &StoredKey) {
+        if k.family != 6 {
+            return;
+        }
+        let index = u32::from_ne_bytes(k.a);
+        let mut link = [0u8; 16];
+        link[..4].copy_from_slice(&self.free_head.to_ne_bytes());
+        self.pairs[index as usize][0] = link;
+        self.free_head = index;
+        self.live -= 1;
+    }
+
+    /// Whether `stored` is the key `probe` was made of (`key`).
+    #[inline(always)]
+    pub fn matches(&self, stored: &StoredKey, probe: &StoredKey, key: &FlowKey) -> bool {
+        if probe.family == 4 {
+            return stored == probe;
+        }
+        (
+            stored.b,
+            stored.sport,
+            stored.dport,
+            stored.proto,
+            stored.family,
+        ) == (probe.b, probe.sport, probe.dport, probe.proto, probe.family)
+            && self.pairs[u32::from_ne_bytes(stored.a) as usize] == [key.src, key.dst]
+    }
+
+    /// The flow key a stored key stands for.
+    pub fn flow_key(&self, k: &StoredKey) -> FlowKey {
+        if k.family == 4 {
+            return v4_key(k);
+        }
+        let [src, dst] = self.pairs[u32::from_ne_bytes(k.a) as usize];
+        FlowKey {
+            src,
+            dst,
+            sport: k.sport,
+            dport: k.dport,
+            proto: k.proto,
+            family: k.family,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::FlowKey;
+    use std::net::IpAddr;
+
+    fn key(src: &str, dst: &str, sport: u16, dport: u16) -> FlowKey {
+        FlowKey::from_ips(
+            src.parse::<IpAddr>().unwrap(),
+            dst.parse::<IpAddr>().unwrap(),
+            sport,
+            dport,
+            17,
+        )
+    }
+
+    #[test]
+    fn both_families_round_trip_and_match() {
+        let mut store = AddressStore::new(4);
+        for k in [
+            key("10.0.0.1", "10.0.0.2", 1000, 53),
+            key("2001:db8::1", "2001:db8::2", 1000, 53),
+        ] {
+            let h = k.hash64();
+            let stored = store.store(&k, h).unwrap();
+            assert_eq!(store.flow_key(&stored), k);
+            assert_eq!(stored_hash(&stored) as u32, h as u32, "home bucket agrees");
+            assert!(store.matches(&stored, &StoredKey::probe(&k, h), &k));
+            let other = key(
+                if k.family == 4 {
+                    "10.0.0.3"
+                } else {
+                    "2001:db8::3"
+                },
+                if k.family == 4 {
+                    "10.0.0.2"
+                } else {
+                    "2001:db8::2"
+                },
+                1000,
+                53,
+            );
+            assert!(!store.matches(&stored, &StoredKey::probe(&other, h), &other));
+        }
+        assert_eq!(store.len(), 1, "only the IPv6 key takes a pair");
+    }
+
+    #[test]
+    fn freed_pairs_are_reused_and_a_full_store_refuses() {
+        let mut store = AddressStore::new(2);
+        let k = |n: u16| key("2001:db8::1", "2001:db8::2", n, 53);
+        let a = store.store(&k(1), k(1).hash64()).unwrap();
+        let b = store.store(&k(2), k(2).hash64()).unwrap();
+        assert_eq!(store.store(&k(3), k(3).hash64()), None);
+        store.release(&a);
+        let c = store.store(&k(3), k(3).hash64()).unwrap();
+        assert_eq!(store.flow_key(&c), k(3));
+        assert_eq!(store.flow_key(&b), k(2));
+        assert_eq!((store.len(), store.touched_bytes()), (2, 64));
+    }
+}
