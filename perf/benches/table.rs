@@ -1,4 +1,4 @@
-//! `SessionTable<FlowKey, _>` at 1M capacity: lookups (hit, miss) at 100k and 900k live
+//! `SessionTable<StoredKey, _>` (the engine's table key, IPv4 flows) at 1M capacity: lookups (hit, miss) at 100k and 900k live
 //! entries, and insert+remove churn at a steady 900k.
 //!
 //! Lookups take precomputed hashes (as the engine's stage 1 does) and walk the keys in a
@@ -11,39 +11,38 @@ use std::time::Duration;
 
 use common::{key_of, Rng};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use synwall_engine::flow::FlowKey;
+use synwall_engine::stored_key::{stored_hash, StoredKey};
 use synwall_engine::table::SessionTable;
 
 const CAPACITY: u32 = 1 << 20;
 /// Lookups per measured iteration.
 const BATCH: usize = 4096;
 
-type Table = SessionTable<FlowKey, [u64; 8]>;
+type Table = SessionTable<StoredKey, [u64; 8]>;
 
-fn hash(k: &FlowKey) -> u64 {
-    k.hash64()
+/// The stored form of flow `id` (IPv4: the whole key) and its hash.
+fn stored(id: u64) -> (u64, StoredKey) {
+    let k = key_of(id);
+    let h = k.hash64();
+    (h, StoredKey::probe(&k, h))
 }
 
 /// A table holding keys `0..live` (of a random permutation of ids), plus the probe lists.
 fn filled(live: u64, rng: &mut Rng) -> (Table, Vec<u64>) {
-    let mut t = Table::new(CAPACITY, hash);
+    let mut t = Table::new(CAPACITY, stored_hash);
     let mut ids: Vec<u64> = (0..live).map(|i| i * 7 + 3).collect();
     for i in (1..ids.len()).rev() {
         ids.swap(i, rng.uniform_below(i as u64 + 1) as usize);
     }
     for &id in &ids {
-        let k = key_of(id);
-        t.insert(k.hash64(), k, [id; 8]).expect("capacity");
+        let (h, k) = stored(id);
+        t.insert(h, k, [id; 8]).expect("capacity");
     }
     (t, ids)
 }
 
-fn probes(ids: impl Iterator<Item = u64>) -> Vec<(u64, FlowKey)> {
-    ids.map(|id| {
-        let k = key_of(id);
-        (k.hash64(), k)
-    })
-    .collect()
+fn probes(ids: impl Iterator<Item = u64>) -> Vec<(u64, StoredKey)> {
+    ids.map(stored).collect()
 }
 
 fn bench_lookup(c: &mut Criterion) {
@@ -81,19 +80,19 @@ fn bench_churn(c: &mut Criterion) {
     let mut g = c.benchmark_group("table_churn");
     g.throughput(Throughput::Elements(BATCH as u64));
     let live = 900_000u64;
-    let mut t = Table::new(CAPACITY, hash);
+    let mut t = Table::new(CAPACITY, stored_hash);
     let mut fifo = VecDeque::with_capacity(live as usize + BATCH);
     for id in 0..live {
-        let k = key_of(id);
-        fifo.push_back(t.insert(k.hash64(), k, [id; 8]).unwrap().index);
+        let (h, k) = stored(id);
+        fifo.push_back(t.insert(h, k, [id; 8]).unwrap().index);
     }
     let mut next = live;
     g.bench_function("insert_remove/900k_live", |b| {
         b.iter(|| {
             for _ in 0..BATCH {
-                let k = key_of(next);
+                let (h, k) = stored(next);
                 next += 1;
-                let h = t.insert(k.hash64(), k, [next; 8]).expect("room");
+                let h = t.insert(h, k, [next; 8]).expect("room");
                 fifo.push_back(h.index);
                 let old = fifo.pop_front().unwrap();
                 black_box(t.remove(old));
