@@ -3,7 +3,7 @@
 //! Content decides, not ports: HTTP on 8081 is `web-browsing`, random bytes on port 80 are
 //! `unknown-tcp`. Ports only matter for `application-default` ([`is_default_port`]).
 //!
-//! Per session the caller keeps an [`AppState`] (7 bytes, `Copy`) and calls [`inspect`] for
+//! Per session the caller keeps an [`AppState`] (4 bytes, `Copy`) and calls [`inspect`] for
 //! each packet with payload until it returns `Some(app id)`; after that the stage is never
 //! called again for the session (zero cost after the decision). When a session ends
 //! undecided, [`final_reason`] names it.
@@ -50,59 +50,163 @@ pub const UDP_MAX_PACKETS: u8 = 2;
 /// Bytes looked at by the entropy heuristic.
 pub const ENTROPY_WINDOW: usize = 64;
 
-const DECIDED: u8 = 1;
-const C2S_HIGH: u8 = 2;
-const S2C_HIGH: u8 = 4;
-const HIGH_PORTS: u8 = 8;
+const DECIDED: u32 = 1;
+const C2S_HIGH: u32 = 2;
+const S2C_HIGH: u32 = 4;
+const HIGH_PORTS: u32 = 8;
+const FLAG_BITS: u32 = 4;
+const FLAGS_MASK: u32 = (1 << FLAG_BITS) - 1;
+const _: () = assert!((DECIDED | C2S_HIGH | S2C_HIGH | HIGH_PORTS) & !FLAGS_MASK == 0);
 
-/// Per-session App-ID progress. Small and `Copy`; stored in the session.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+// Why the counters can be this narrow. Every decision reads them only through these
+// comparisons (`inspect`, `final_reason`):
+// - packets, per direction: `== 0` (first payload of the direction), `> 0` (UDP: both ways),
+//   `< TCP_MAX_PACKETS` (the signature window);
+// - packets, both directions summed: `> 0`, `>= UDP_MAX_PACKETS`, `>= / < TCP_MAX_PACKETS`;
+// - bytes, both directions summed: `>= / < TCP_MAX_BYTES`. Per-direction bytes decide nothing.
+// A counter kept as `min(true count, cap)` answers `x < t` / `x >= t` exactly for every
+// threshold `t <= cap`, and so does a sum of two such counters: if neither is clamped the sum
+// is exact; if one is, both the true and the clamped sum are >= cap >= t. So packets saturate
+// at the largest packet threshold (4: 3 bits each way) and bytes at `TCP_MAX_BYTES` (512:
+// 10 bits each way). The thresholds are constants; the widths below are derived from them
+// and a larger threshold that no longer fits in 32 bits fails the build.
+
+/// [`AppState`]'s packet counters saturate here (the largest packet threshold).
+const PKTS_CAP: u32 = if TCP_MAX_PACKETS > UDP_MAX_PACKETS {
+    TCP_MAX_PACKETS as u32
+} else {
+    UDP_MAX_PACKETS as u32
+};
+/// [`AppState`]'s byte counters saturate here (the byte threshold).
+const BYTES_CAP: u32 = TCP_MAX_BYTES;
+
+/// Bits needed to hold `0..=max`.
+const fn bits_for(max: u32) -> u32 {
+    u32::BITS - max.leading_zeros()
+}
+const PKTS_BITS: u32 = bits_for(PKTS_CAP);
+const BYTES_BITS: u32 = bits_for(BYTES_CAP);
+// Layout of `AppState::bits`, low to high: flags (4), c2s packets (3), s2c packets (3),
+// c2s bytes (10), s2c bytes (10); 30 of 32 bits.
+const C2S_PKTS_SHIFT: u32 = FLAG_BITS;
+const S2C_PKTS_SHIFT: u32 = C2S_PKTS_SHIFT + PKTS_BITS;
+const C2S_BYTES_SHIFT: u32 = S2C_PKTS_SHIFT + PKTS_BITS;
+const S2C_BYTES_SHIFT: u32 = C2S_BYTES_SHIFT + BYTES_BITS;
+const _: () = assert!(S2C_BYTES_SHIFT + BYTES_BITS <= u32::BITS);
+// The accessors' return types hold the caps.
+const _: () = assert!(PKTS_CAP <= u8::MAX as u32 && BYTES_CAP <= u16::MAX as u32);
+
+/// Per-session App-ID progress: payload packets and bytes per direction (saturating, see
+/// [`AppState::PKTS_CAP`] / [`AppState::BYTES_CAP`]), the decided flag and the p2p hints,
+/// packed in one `u32`. `Copy`; the engine keeps one per session slot beside the table.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppState {
-    /// Payload bytes seen client->server / server->client (saturating).
-    pub c2s_bytes: u16,
-    pub s2c_bytes: u16,
-    /// Payload packets seen client->server / server->client (saturating).
-    pub c2s_pkts: u8,
-    pub s2c_pkts: u8,
-    flags: u8,
+    bits: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<AppState>() <= 8);
+const _: () = assert!(core::mem::size_of::<AppState>() <= 4);
+
+impl core::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AppState")
+            .field("c2s_bytes", &self.c2s_bytes())
+            .field("s2c_bytes", &self.s2c_bytes())
+            .field("c2s_pkts", &self.c2s_pkts())
+            .field("s2c_pkts", &self.s2c_pkts())
+            .field("flags", &(self.bits & FLAGS_MASK))
+            .finish()
+    }
+}
 
 impl AppState {
+    /// The packet counters stop here: the largest packet threshold ([`TCP_MAX_PACKETS`],
+    /// [`UDP_MAX_PACKETS`]), so a saturated count still compares exactly with each of them.
+    pub const PKTS_CAP: u8 = PKTS_CAP as u8;
+    /// The byte counters stop here: [`TCP_MAX_BYTES`], the only byte threshold.
+    pub const BYTES_CAP: u16 = BYTES_CAP as u16;
+
     /// A fresh state; the ports feed the TCP p2p heuristic (both >= 1024).
     pub fn for_ports(client_port: u16, server_port: u16) -> Self {
-        let flags = if client_port >= 1024 && server_port >= 1024 {
+        let bits = if client_port >= 1024 && server_port >= 1024 {
             HIGH_PORTS
         } else {
             0
         };
-        AppState {
-            flags,
-            ..Self::default()
-        }
+        AppState { bits }
     }
 
     /// `inspect` has returned an app id.
     pub fn decided(&self) -> bool {
-        self.flags & DECIDED != 0
+        self.bits & DECIDED != 0
+    }
+
+    /// Payload bytes seen client->server, saturating at [`Self::BYTES_CAP`].
+    pub fn c2s_bytes(&self) -> u16 {
+        self.field(C2S_BYTES_SHIFT, BYTES_BITS) as u16
+    }
+
+    /// Payload bytes seen server->client, saturating at [`Self::BYTES_CAP`].
+    pub fn s2c_bytes(&self) -> u16 {
+        self.field(S2C_BYTES_SHIFT, BYTES_BITS) as u16
+    }
+
+    /// Payload packets seen client->server, saturating at [`Self::PKTS_CAP`].
+    pub fn c2s_pkts(&self) -> u8 {
+        self.field(C2S_PKTS_SHIFT, PKTS_BITS) as u8
+    }
+
+    /// Payload packets seen server->client, saturating at [`Self::PKTS_CAP`].
+    pub fn s2c_pkts(&self) -> u8 {
+        self.field(S2C_PKTS_SHIFT, PKTS_BITS) as u8
+    }
+
+    fn field(&self, shift: u32, width: u32) -> u32 {
+        (self.bits >> shift) & ((1 << width) - 1)
+    }
+
+    fn set_field(&mut self, shift: u32, width: u32, value: u32) {
+        let mask = ((1 << width) - 1) << shift;
+        self.bits = (self.bits & !mask) | ((value << shift) & mask);
+    }
+
+    /// Payload packets seen in one direction (saturating).
+    fn pkts(&self, client: bool) -> u8 {
+        if client {
+            self.c2s_pkts()
+        } else {
+            self.s2c_pkts()
+        }
+    }
+
+    /// Counts one payload of `len` bytes in one direction; both counters saturate.
+    fn count(&mut self, client: bool, len: usize) {
+        let (pkts_shift, bytes_shift) = if client {
+            (C2S_PKTS_SHIFT, C2S_BYTES_SHIFT)
+        } else {
+            (S2C_PKTS_SHIFT, S2C_BYTES_SHIFT)
+        };
+        let pkts = (self.field(pkts_shift, PKTS_BITS) + 1).min(PKTS_CAP);
+        self.set_field(pkts_shift, PKTS_BITS, pkts);
+        let add = len.min(BYTES_CAP as usize) as u32;
+        let bytes = (self.field(bytes_shift, BYTES_BITS) + add).min(BYTES_CAP);
+        self.set_field(bytes_shift, BYTES_BITS, bytes);
     }
 
     fn total_pkts(&self) -> u32 {
-        self.c2s_pkts as u32 + self.s2c_pkts as u32
+        self.c2s_pkts() as u32 + self.s2c_pkts() as u32
     }
 
     fn total_bytes(&self) -> u32 {
-        self.c2s_bytes as u32 + self.s2c_bytes as u32
+        self.c2s_bytes() as u32 + self.s2c_bytes() as u32
     }
 
     fn p2p(&self, proto: u8) -> bool {
-        let both = self.flags & (C2S_HIGH | S2C_HIGH) == C2S_HIGH | S2C_HIGH;
-        both && (proto == signatures::UDP || self.flags & HIGH_PORTS != 0)
+        let both = self.bits & (C2S_HIGH | S2C_HIGH) == C2S_HIGH | S2C_HIGH;
+        both && (proto == signatures::UDP || self.bits & HIGH_PORTS != 0)
     }
 
     fn decide(&mut self, id: u16) -> Option<u16> {
-        self.flags |= DECIDED;
+        self.bits |= DECIDED;
         Some(id)
     }
 }
@@ -124,23 +228,17 @@ pub fn inspect(
         return None;
     }
     let p = &payload[..payload.len().min(MAX_INSPECT)];
-    let add = payload.len().min(u16::MAX as usize) as u16;
-    let (pkts, bytes, high) = if dir_is_client {
-        (&mut state.c2s_pkts, &mut state.c2s_bytes, C2S_HIGH)
-    } else {
-        (&mut state.s2c_pkts, &mut state.s2c_bytes, S2C_HIGH)
-    };
-    let first = *pkts == 0;
-    let within = *pkts < TCP_MAX_PACKETS;
-    *pkts = pkts.saturating_add(1);
-    *bytes = bytes.saturating_add(add);
+    let high = if dir_is_client { C2S_HIGH } else { S2C_HIGH };
+    let first = state.pkts(dir_is_client) == 0;
+    let within = state.pkts(dir_is_client) < TCP_MAX_PACKETS;
+    state.count(dir_is_client, payload.len());
     if within {
         if let Some(id) = identify(proto, dir_is_client, p, sni_out) {
             return state.decide(id);
         }
     }
     if first && high_entropy(p) {
-        state.flags |= high;
+        state.bits |= high;
     }
     if proto == signatures::TCP {
         if state.total_pkts() >= TCP_MAX_PACKETS as u32 || state.total_bytes() >= TCP_MAX_BYTES {
@@ -152,7 +250,7 @@ pub fn inspect(
             return state.decide(id);
         }
     } else {
-        let both_ways = state.c2s_pkts > 0 && state.s2c_pkts > 0;
+        let both_ways = state.c2s_pkts() > 0 && state.s2c_pkts() > 0;
         if both_ways || state.total_pkts() >= UDP_MAX_PACKETS as u32 {
             let id = if state.p2p(proto) {
                 app::UNKNOWN_P2P

@@ -445,5 +445,325 @@ fn appid_fuzz_never_panics() {
         inspect(&mut st, TCP, true, &big, &mut sni),
         Some(app::UNKNOWN_TCP)
     );
-    assert_eq!(st.c2s_bytes, u16::MAX);
+    assert_eq!(st.c2s_bytes(), AppState::BYTES_CAP);
+    assert_eq!(st.c2s_pkts(), 1);
+}
+
+#[test]
+fn appid_state_is_4_bytes_and_fields_saturate() {
+    assert!(core::mem::size_of::<AppState>() <= 4);
+    assert_eq!(AppState::PKTS_CAP, TCP_MAX_PACKETS.max(UDP_MAX_PACKETS));
+    assert_eq!(AppState::BYTES_CAP as u32, TCP_MAX_BYTES);
+
+    // Packets: count up to the cap, then stay there (never wrap), per direction.
+    let mut st = AppState::for_ports(40000, 50000);
+    for i in 1..=AppState::PKTS_CAP {
+        st.count(true, 0);
+        assert_eq!(st.c2s_pkts(), i);
+    }
+    for _ in 0..1000 {
+        st.count(true, 0);
+    }
+    assert_eq!(st.c2s_pkts(), AppState::PKTS_CAP);
+    assert_eq!((st.s2c_pkts(), st.c2s_bytes(), st.s2c_bytes()), (0, 0, 0));
+    assert!(st.bits & HIGH_PORTS != 0 && !st.decided());
+
+    // Bytes: exact below the cap, the cap at and past it, never wrapping.
+    let mut st = AppState::default();
+    st.count(false, AppState::BYTES_CAP as usize - 1);
+    assert_eq!(st.s2c_bytes(), AppState::BYTES_CAP - 1);
+    st.count(false, 1);
+    assert_eq!(st.s2c_bytes(), AppState::BYTES_CAP);
+    st.count(false, 1);
+    assert_eq!(st.s2c_bytes(), AppState::BYTES_CAP);
+    st.count(false, usize::MAX);
+    assert_eq!(st.s2c_bytes(), AppState::BYTES_CAP);
+    let mut big = AppState::default();
+    big.count(true, AppState::BYTES_CAP as usize + 1);
+    assert_eq!(big.c2s_bytes(), AppState::BYTES_CAP);
+    assert_eq!((st.s2c_pkts(), st.c2s_pkts(), st.c2s_bytes()), (4, 0, 0));
+
+    // All fields at their maximum at once: none bleeds into another or into the flags.
+    let mut st = AppState::default();
+    for _ in 0..10 {
+        st.count(true, usize::MAX);
+        st.count(false, usize::MAX);
+    }
+    assert_eq!(
+        (st.c2s_pkts(), st.s2c_pkts(), st.c2s_bytes(), st.s2c_bytes()),
+        (4, 4, 512, 512)
+    );
+    assert_eq!(st.bits & FLAGS_MASK, 0);
+    assert!(!st.decided() && !st.p2p(UDP));
+}
+
+#[test]
+fn appid_thresholds_at_the_edges() {
+    let mut sni = [0u8; 48];
+    let text = [b'z'; 600];
+    // TCP bytes: 511 in total is insufficient-data, the 512th decides.
+    for split in [0usize, 1, 255, 510, 511] {
+        let mut st = AppState::for_ports(40000, 80);
+        if split > 0 {
+            assert_eq!(inspect(&mut st, TCP, true, &text[..split], &mut sni), None);
+        }
+        if split < 511 {
+            assert_eq!(
+                inspect(&mut st, TCP, false, &text[..511 - split], &mut sni),
+                None
+            );
+        }
+        assert_eq!(final_reason(&st, TCP, true, false), app::INSUFFICIENT_DATA);
+        assert_eq!(
+            inspect(&mut st, TCP, split % 2 == 0, b"z", &mut sni),
+            Some(app::UNKNOWN_TCP)
+        );
+    }
+    // TCP bytes: one direction saturated, the other empty: still at the threshold.
+    let mut st = AppState::for_ports(40000, 80);
+    assert_eq!(
+        inspect(&mut st, TCP, false, &text[..512], &mut sni),
+        Some(app::UNKNOWN_TCP)
+    );
+    assert_eq!(st.total_bytes(), TCP_MAX_BYTES);
+    // TCP packets: 3 is insufficient-data, the 4th decides, in any direction mix.
+    for mask in 0..16u32 {
+        let mut st = AppState::for_ports(40000, 80);
+        for i in 0..3 {
+            let client = mask & (1 << i) != 0;
+            assert_eq!(inspect(&mut st, TCP, client, b"zz", &mut sni), None);
+        }
+        assert_eq!(final_reason(&st, TCP, true, false), app::INSUFFICIENT_DATA);
+        assert_eq!(
+            inspect(&mut st, TCP, mask & 8 != 0, b"zz", &mut sni),
+            Some(app::UNKNOWN_TCP)
+        );
+        assert_eq!(st.total_pkts(), TCP_MAX_PACKETS as u32);
+    }
+    // The signature window: a signature in a direction's 4th payload still matches, not
+    // in its 5th (counted packets saturate at 4, and 4 is outside the window).
+    let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut st = AppState::default();
+    for _ in 0..3 {
+        st.count(true, 1);
+    }
+    assert_eq!(
+        inspect(&mut st, TCP, true, get, &mut sni),
+        Some(app::WEB_BROWSING)
+    );
+    let mut st = AppState::default();
+    for _ in 0..4 {
+        st.count(true, 1);
+    }
+    assert_eq!(
+        inspect(&mut st, TCP, true, get, &mut sni),
+        Some(app::UNKNOWN_TCP)
+    );
+    // UDP: 1 packet is not enough, the 2nd one way decides (packet threshold 2).
+    let mut st = AppState::default();
+    assert_eq!(inspect(&mut st, UDP, false, b"abc", &mut sni), None);
+    assert_eq!(final_reason(&st, UDP, false, false), app::UNKNOWN_UDP);
+    assert_eq!(
+        inspect(&mut st, UDP, false, b"abc", &mut sni),
+        Some(app::UNKNOWN_UDP)
+    );
+}
+
+/// The layout before it was packed (u16 bytes, u8 packets, saturating at the types' maxima)
+/// and `inspect` / `final_reason` as they were: the packed state must decide identically.
+#[derive(Default)]
+struct WideState {
+    c2s_bytes: u16,
+    s2c_bytes: u16,
+    c2s_pkts: u8,
+    s2c_pkts: u8,
+    flags: u32,
+}
+
+impl WideState {
+    fn total_pkts(&self) -> u32 {
+        self.c2s_pkts as u32 + self.s2c_pkts as u32
+    }
+    fn total_bytes(&self) -> u32 {
+        self.c2s_bytes as u32 + self.s2c_bytes as u32
+    }
+    fn p2p(&self, proto: u8) -> bool {
+        let both = self.flags & (C2S_HIGH | S2C_HIGH) == C2S_HIGH | S2C_HIGH;
+        both && (proto == UDP || self.flags & HIGH_PORTS != 0)
+    }
+    fn decide(&mut self, id: u16) -> Option<u16> {
+        self.flags |= DECIDED;
+        Some(id)
+    }
+}
+
+fn wide_inspect(
+    state: &mut WideState,
+    proto: u8,
+    dir_is_client: bool,
+    payload: &[u8],
+    sni_out: &mut [u8; 48],
+) -> Option<u16> {
+    if state.flags & DECIDED != 0 || payload.is_empty() {
+        return None;
+    }
+    if proto != TCP && proto != UDP {
+        return None;
+    }
+    let p = &payload[..payload.len().min(MAX_INSPECT)];
+    let add = payload.len().min(u16::MAX as usize) as u16;
+    let (pkts, bytes, high) = if dir_is_client {
+        (&mut state.c2s_pkts, &mut state.c2s_bytes, C2S_HIGH)
+    } else {
+        (&mut state.s2c_pkts, &mut state.s2c_bytes, S2C_HIGH)
+    };
+    let first = *pkts == 0;
+    let within = *pkts < TCP_MAX_PACKETS;
+    *pkts = pkts.saturating_add(1);
+    *bytes = bytes.saturating_add(add);
+    if within {
+        if let Some(id) = identify(proto, dir_is_client, p, sni_out) {
+            return state.decide(id);
+        }
+    }
+    if first && high_entropy(p) {
+        state.flags |= high;
+    }
+    if proto == TCP {
+        if state.total_pkts() >= TCP_MAX_PACKETS as u32 || state.total_bytes() >= TCP_MAX_BYTES {
+            let id = if state.p2p(proto) {
+                app::UNKNOWN_P2P
+            } else {
+                app::UNKNOWN_TCP
+            };
+            return state.decide(id);
+        }
+    } else {
+        let both_ways = state.c2s_pkts > 0 && state.s2c_pkts > 0;
+        if both_ways || state.total_pkts() >= UDP_MAX_PACKETS as u32 {
+            let id = if state.p2p(proto) {
+                app::UNKNOWN_P2P
+            } else {
+                app::UNKNOWN_UDP
+            };
+            return state.decide(id);
+        }
+    }
+    None
+}
+
+fn wide_final_reason(state: &WideState, proto: u8, handshake: bool, is_echo: bool) -> u16 {
+    let has_payload = state.total_pkts() > 0;
+    match proto {
+        TCP => {
+            if !handshake || !has_payload {
+                app::INCOMPLETE
+            } else if state.total_pkts() < TCP_MAX_PACKETS as u32
+                && state.total_bytes() < TCP_MAX_BYTES
+            {
+                app::INSUFFICIENT_DATA
+            } else if state.p2p(proto) {
+                app::UNKNOWN_P2P
+            } else {
+                app::UNKNOWN_TCP
+            }
+        }
+        UDP => {
+            if !has_payload {
+                app::INCOMPLETE
+            } else if state.p2p(proto) {
+                app::UNKNOWN_P2P
+            } else {
+                app::UNKNOWN_UDP
+            }
+        }
+        1 | 58 => {
+            if is_echo {
+                app::PING
+            } else {
+                app::ICMP
+            }
+        }
+        _ => app::NOT_APPLICABLE,
+    }
+}
+
+fn assert_same(st: &AppState, wide: &WideState, what: &str) {
+    assert_eq!(st.decided(), wide.flags & DECIDED != 0, "{what}");
+    assert_eq!(st.bits & FLAGS_MASK, wide.flags, "{what}");
+    let cap_p = |n: u8| n.min(AppState::PKTS_CAP);
+    let cap_b = |n: u16| n.min(AppState::BYTES_CAP);
+    assert_eq!(st.c2s_pkts(), cap_p(wide.c2s_pkts), "{what}");
+    assert_eq!(st.s2c_pkts(), cap_p(wide.s2c_pkts), "{what}");
+    assert_eq!(st.c2s_bytes(), cap_b(wide.c2s_bytes), "{what}");
+    assert_eq!(st.s2c_bytes(), cap_b(wide.s2c_bytes), "{what}");
+    for proto in [TCP, UDP, 1, 58, 47] {
+        for handshake in [false, true] {
+            for echo in [false, true] {
+                assert_eq!(
+                    final_reason(st, proto, handshake, echo),
+                    wide_final_reason(wide, proto, handshake, echo),
+                    "{what}: final_reason({proto}, {handshake}, {echo})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn appid_packed_state_decides_as_the_wide_one() {
+    let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    let hello = tls_client_hello("example.com", true);
+    let dns = dns_query("example.com");
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for case in 0..10_000u64 {
+        let client_port = if next() % 2 == 0 { 40000 } else { 80 };
+        let mut st = AppState::for_ports(client_port, 50000);
+        let mut wide = WideState {
+            flags: AppState::for_ports(client_port, 50000).bits,
+            ..WideState::default()
+        };
+        let fixed = [TCP, UDP, TCP, UDP, 1][(next() % 5) as usize];
+        let calls = 1 + next() % 12;
+        for call in 0..calls {
+            // Mostly one protocol per flow, sometimes a mix (the state must not care).
+            let proto = if next() % 16 == 0 {
+                [TCP, UDP, 132][(next() % 3) as usize]
+            } else {
+                fixed
+            };
+            let client = next() % 3 != 0;
+            let r = next();
+            let len = match r % 8 {
+                0 => 0,
+                1 => 1 + (r >> 8) as usize % 8,
+                2 => 500 + (r >> 8) as usize % 24,
+                3 => (r >> 8) as usize % 3000,
+                4 => 70_000,
+                _ => (r >> 8) as usize % 600,
+            };
+            let payload: Vec<u8> = match (r >> 40) % 8 {
+                0 => get.clone(),
+                1 => hello.clone(),
+                2 => dns.clone(),
+                3 | 4 => vec![b'q'; len],
+                // (Random bytes past 3 KB add nothing: only 2 KB are looked at.)
+                _ => random_bytes(r, len.min(3000)),
+            };
+            let mut sni_a = [0u8; 48];
+            let mut sni_b = [0u8; 48];
+            let a = inspect(&mut st, proto, client, &payload, &mut sni_a);
+            let b = wide_inspect(&mut wide, proto, client, &payload, &mut sni_b);
+            let what = format!("case {case} call {call}");
+            assert_eq!(a, b, "{what}");
+            assert_eq!(sni_a, sni_b, "{what}");
+            assert_same(&st, &wide, &what);
+        }
+    }
 }
