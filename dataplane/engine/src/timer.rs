@@ -1,5 +1,6 @@
 //! Hierarchical timer wheel for session aging: O(1) arm and cancel, bounded work per call,
-//! no allocation after construction.
+//! 12 bytes per timer, no allocation after construction (but for deadlines beyond the wheel's
+//! reach, see Levels).
 //!
 //! Timers are keyed by session index (`u32`, below the capacity given at construction). Each
 //! index is a node of an intrusive doubly-linked circular list kept in two preallocated
@@ -15,7 +16,18 @@
 //! Varghese & Lauck scheme, as in Linux before 4.8). With a 10 ms tick, level 3 reaches
 //! 2^32 ticks = 497 days, well past the longest TCP timeout (1 599 999 s). A deadline beyond
 //! the top level is placed at the top level's edge; when it gets there it is re-placed, not
-//! fired, because the wheel keeps every timer's true deadline.
+//! fired: its true expiry tick waits in a side table (`far`), the only memory the wheel may
+//! allocate after construction, empty unless a deadline more than 2^32 - 1 ticks ahead of the
+//! wheel is armed (497 days at the engine's 10 ms tick; its longest timeout is 1.6 × 10^8 ticks).
+//!
+//! ## Memory
+//! Per timer: the two links and `due`, the low 32 bits of the tick the timer is due at:
+//! [`BYTES_PER_TIMER`] = 12 bytes, plus `HEADS + 1` list heads. The due tick is the expiry tick
+//! `ceil(d / tick)` (all that firing looks at), clamped to `current_tick ..= current_tick +
+//! MAX_AHEAD` when placed: a deadline already past is due at the tick the wheel is at (where it
+//! fires anyway), one beyond the top level at its edge, with its expiry tick kept in `far`. As
+//! `current_tick` never passes a tick at which a timer is still due, every due tick stays in
+//! that span of 2^32 ticks, and its low 32 bits name it.
 //!
 //! ## Firing
 //! A timer with deadline `d` has expiry tick `e = ceil(d / tick)` and fires in the first
@@ -37,6 +49,11 @@
 //! per-level occupancy bitmaps, so a large time jump costs nothing per empty tick.
 //!
 //! Time is a `u64` of nanoseconds passed in by the caller; the wheel never reads a clock.
+
+use std::collections::BTreeMap;
+
+/// Bytes of per-timer state: the `next` and `prev` links and the low 32 bits of the due tick.
+pub const BYTES_PER_TIMER: usize = 12;
 
 /// Number of levels.
 const LEVELS: usize = 4;
@@ -75,8 +92,11 @@ pub struct TimerWheel {
     /// the head of the list being drained.
     next: Vec<u32>,
     prev: Vec<u32>,
-    /// True deadline of each armed timer, ns.
-    deadline_ns: Vec<u64>,
+    /// Low 32 bits of the tick each armed timer is due at (see `schedule` and `due_tick`).
+    due: Vec<u32>,
+    /// Expiry tick of each armed timer that was beyond the top level's edge when last placed
+    /// (its `due` is that edge). Empty unless such a deadline was armed.
+    far: BTreeMap<u32, u64>,
     /// Bit `i` of `occupied[l]`: level `l` slot `i` is not empty.
     occupied: [[u64; WORDS]; LEVELS],
     /// Level whose slot for `current_tick` has been moved to the drain list and is being
@@ -87,7 +107,7 @@ pub struct TimerWheel {
 
 impl TimerWheel {
     /// A wheel for timer indices `0..capacity`, ticking every `tick_ns`, starting at `now_ns`.
-    /// Allocates its arrays once (16 bytes per timer).
+    /// Allocates its arrays once ([`BYTES_PER_TIMER`] = 12 bytes per timer).
     ///
     /// Panics if `tick_ns` is 0 or `capacity` leaves no room for the slot heads in `u32`.
     pub fn new(capacity: u32, tick_ns: u64, now_ns: u64) -> TimerWheel {
@@ -106,7 +126,8 @@ impl TimerWheel {
             capacity,
             next,
             prev,
-            deadline_ns: vec![0; capacity as usize],
+            due: vec![0; capacity as usize],
+            far: BTreeMap::new(),
             occupied: [[0; WORDS]; LEVELS],
             draining: None,
             armed: 0,
@@ -134,13 +155,17 @@ impl TimerWheel {
         self.next[idx as usize] != NIL
     }
 
-    /// The deadline `idx` is armed for, if armed.
+    /// The deadline `idx` is armed for, if armed, rounded up to a whole tick: the start of the
+    /// tick it fires at (`expiry tick × tick_ns`). A deadline that had already passed when it
+    /// was armed reads as the start of the tick the wheel was then at, where it fires.
     pub fn deadline(&self, idx: u32) -> Option<u64> {
-        self.is_armed(idx).then(|| self.deadline_ns[idx as usize])
+        self.is_armed(idx)
+            .then(|| self.expiry_tick(idx).saturating_mul(self.tick_ns))
     }
 
     /// Arms `idx` to fire at or after `deadline_ns`, replacing any earlier arming. A deadline
-    /// already past fires at the next tick the wheel processes. O(1), no allocation.
+    /// already past fires at the next tick the wheel processes. O(1), no allocation unless the
+    /// deadline is more than 2^32 - 1 ticks ahead (see the module documentation).
     ///
     /// Panics if `idx >= capacity`.
     pub fn arm(&mut self, idx: u32, deadline_ns: u64) {
@@ -150,8 +175,7 @@ impl TimerWheel {
         } else {
             self.armed += 1;
         }
-        self.deadline_ns[idx as usize] = deadline_ns;
-        self.place(idx, self.tick_of(deadline_ns));
+        self.schedule(idx, self.tick_of(deadline_ns));
     }
 
     /// Disarms `idx`; returns whether it was armed. O(1).
@@ -160,6 +184,7 @@ impl TimerWheel {
             return false;
         }
         self.unlink(idx);
+        self.forget_far(idx);
         self.armed -= 1;
         true
     }
@@ -169,7 +194,8 @@ impl TimerWheel {
     /// timer that is no longer armed and says whether to re-arm it.
     ///
     /// Call it again with the same or a later `now_ns` to continue after the budget ran out;
-    /// an earlier `now_ns` than before is treated as the latest one. Hot path: no allocation.
+    /// an earlier `now_ns` than before is treated as the latest one. Hot path: no allocation
+    /// (but for a re-arm more than 2^32 - 1 ticks ahead).
     pub fn expire(
         &mut self,
         now_ns: u64,
@@ -204,19 +230,19 @@ impl TimerWheel {
             }
             self.unlink(idx);
             work += 1;
-            let expiry = self.tick_of(self.deadline_ns[idx as usize]);
+            let expiry = self.expiry_tick(idx);
             if expiry > now_tick {
-                // Cascading down a level, or a clamped deadline reaching the top level's edge.
-                self.place(idx, expiry);
+                // Cascading down a level, or a far deadline reaching the top level's edge.
+                self.schedule(idx, expiry);
                 continue;
             }
+            self.forget_far(idx);
             self.armed -= 1;
             fired += 1;
             if let Rearm::At(deadline_ns) = on_fire(idx) {
                 self.armed += 1;
-                self.deadline_ns[idx as usize] = deadline_ns;
                 let expiry = self.tick_of(deadline_ns).max(self.current_tick + 1);
-                self.place(idx, expiry);
+                self.schedule(idx, expiry);
             }
         }
         fired
@@ -272,7 +298,53 @@ impl TimerWheel {
         self.current_tick = tick + 1;
     }
 
-    /// Links an armed, unlinked timer into the slot for `expiry` (a tick).
+    /// Makes armed, unlinked `idx` due at `expiry` (a tick) and links it into its slot. The due
+    /// tick is kept within `current_tick ..= current_tick + MAX_AHEAD`, as `due_tick` needs: a
+    /// tick already past becomes the current one (it fires there, as it would have), a tick
+    /// beyond the top level becomes its edge and goes to `far`, where `expire` finds it when
+    /// the timer gets to the edge and schedules it again.
+    fn schedule(&mut self, idx: u32, expiry: u64) {
+        let now = self.current_tick;
+        let edge = now.saturating_add(MAX_AHEAD);
+        if expiry > edge {
+            self.far.insert(idx, expiry);
+        } else {
+            self.forget_far(idx);
+        }
+        let due = expiry.clamp(now, edge);
+        // The low 32 bits: `due_tick` puts back the rest.
+        self.due[idx as usize] = due as u32;
+        self.place(idx, due);
+    }
+
+    /// The tick armed `idx` is due at. Every armed timer's due tick lies in `current_tick ..=
+    /// current_tick + MAX_AHEAD` (2^32 ticks): `schedule` clamps it there, `current_tick` only
+    /// moves up to the next tick with a slot to work through, and a timer's slot is worked
+    /// through no later than its due tick. So the low 32 bits name it.
+    fn due_tick(&self, idx: u32) -> u64 {
+        let now = self.current_tick;
+        now + u64::from(self.due[idx as usize].wrapping_sub(now as u32))
+    }
+
+    /// The expiry tick armed `idx` was scheduled for: its due tick, or the one kept in `far`.
+    fn expiry_tick(&self, idx: u32) -> u64 {
+        if !self.far.is_empty() {
+            if let Some(&tick) = self.far.get(&idx) {
+                return tick;
+            }
+        }
+        self.due_tick(idx)
+    }
+
+    /// Drops `idx`'s entry in `far`, if any.
+    fn forget_far(&mut self, idx: u32) {
+        if !self.far.is_empty() {
+            self.far.remove(&idx);
+        }
+    }
+
+    /// Links an armed, unlinked timer into the slot for `expiry` (a tick, at most `MAX_AHEAD`
+    /// ahead).
     fn place(&mut self, idx: u32, expiry: u64) {
         let now = self.current_tick;
         if expiry <= now {
@@ -285,7 +357,8 @@ impl TimerWheel {
             }
             return;
         }
-        let ahead = (expiry - now).min(MAX_AHEAD);
+        let ahead = expiry - now;
+        debug_assert!(ahead <= MAX_AHEAD, "placed beyond the top level");
         let level = ((63 - ahead.leading_zeros()) / SLOT_BITS) as usize;
         self.link_into_slot(level, slot_index(now + ahead, level), idx);
     }

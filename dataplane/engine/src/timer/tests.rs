@@ -371,3 +371,229 @@ fn helpers() {
     assert_eq!(first_set_from(&bits, 70), Some(255));
     assert_eq!(first_set_from(&bits, 256), None);
 }
+
+#[test]
+fn per_timer_state_is_12_bytes() {
+    let n = 1_000u32;
+    let wheel = TimerWheel::new(n, TICK, 0);
+    let timers = n as usize;
+    // Everything indexed by timer: the links below the heads, and the due ticks.
+    assert_eq!(wheel.due.len(), timers);
+    let bytes = std::mem::size_of_val(&wheel.next[..timers])
+        + std::mem::size_of_val(&wheel.prev[..timers])
+        + std::mem::size_of_val(&wheel.due[..]);
+    assert_eq!(bytes, timers * BYTES_PER_TIMER);
+    assert_eq!(BYTES_PER_TIMER, 12);
+    assert!(wheel.far.is_empty(), "nothing allocated for far deadlines");
+}
+
+/// `d` rounded up to a whole tick.
+fn rounded(d: u64, tick: u64) -> u64 {
+    d.div_ceil(tick) * tick
+}
+
+#[test]
+fn due_ticks_across_the_32_bit_wrap_fire_on_time() {
+    // Wheels starting just before tick 2^32, 2 × 2^32 and 5.5 × 2^32: the low 32 bits of the due
+    // ticks wrap around between the wheel's tick and the timers' (levels 0 to 2).
+    for start_tick in [
+        (1u64 << 32) - 300,
+        (2u64 << 32) - 70_000,
+        (5u64 << 32) + (1 << 31) - 1,
+    ] {
+        let mut rng = XorShift(start_tick);
+        let n = 5_000u32;
+        let start = start_tick * TICK + 3;
+        let mut wheel = TimerWheel::new(n, TICK, start);
+        let deadlines: Vec<u64> = (0..n).map(|_| start + rng.below(2_000 * SEC)).collect();
+        for (idx, d) in deadlines.iter().enumerate() {
+            wheel.arm(idx as u32, *d);
+            assert_eq!(wheel.deadline(idx as u32), Some(rounded(*d, TICK)));
+        }
+        assert_eq!(run_by_hint(&mut wheel, &deadlines), n as usize);
+    }
+    // A 1 us tick and deadlines up to the top level's reach (2^32 - 1 ticks): every level-3
+    // timer's due tick wraps.
+    let tick = 1_000;
+    let start = ((2u64 << 32) - 1_000) * tick;
+    let mut rng = XorShift(3);
+    let n = 3_000u32;
+    let mut wheel = TimerWheel::new(n, tick, start);
+    let deadlines: Vec<u64> = (0..n)
+        .map(|_| start + rng.below(MAX_AHEAD * tick))
+        .collect();
+    for (idx, d) in deadlines.iter().enumerate() {
+        wheel.arm(idx as u32, *d);
+        assert_eq!(wheel.deadline(idx as u32), Some(rounded(*d, tick)));
+    }
+    assert!(wheel.far.is_empty(), "all within reach");
+    assert_eq!(run_by_hint(&mut wheel, &deadlines), n as usize);
+}
+
+#[test]
+fn stepping_every_tick_across_the_32_bit_wrap_with_rearms() {
+    let mut rng = XorShift(77);
+    let n = 2_000u32;
+    let start = ((1u64 << 32) - 1_000) * TICK;
+    let mut wheel = TimerWheel::new(n, TICK, start);
+    // Up to 20 s (2000 ticks, the wrap at tick 1000), expired 7 ms into every tick, so a timer
+    // fires in the call just after the start of the tick its deadline rounds up to; each timer
+    // is re-armed once from its callback for up to 5 s later.
+    let mut deadlines: Vec<u64> = (0..n).map(|_| start + rng.below(20 * SEC)).collect();
+    for (idx, d) in deadlines.iter().enumerate() {
+        wheel.arm(idx as u32, *d);
+    }
+    let mut fired = vec![0u8; n as usize];
+    let mut now = start + 7 * MS;
+    while now <= start + 30 * SEC {
+        wheel.expire(now, usize::MAX, |idx| {
+            let d = deadlines[idx as usize];
+            assert!(
+                now >= d && now < rounded(d, TICK) + TICK,
+                "timer {idx}: deadline {d}, fired {now}"
+            );
+            fired[idx as usize] += 1;
+            if fired[idx as usize] == 1 {
+                let again = now + rng.below(5 * SEC);
+                deadlines[idx as usize] = again;
+                Rearm::At(again)
+            } else {
+                Rearm::Expired
+            }
+        });
+        now += TICK;
+    }
+    assert!(fired.iter().all(|f| *f == 2));
+    assert!(wheel.is_empty());
+}
+
+#[test]
+fn far_deadlines_beyond_the_32_bit_reach_never_fire_early() {
+    // A 1 us tick: the reach is 2^32 - 1 ticks (4295 s). The wheel starts near a wrap of the
+    // due field.
+    let tick = 1_000;
+    let start = ((1u64 << 32) - 5) * tick;
+    let reach = MAX_AHEAD * tick;
+    let deadlines = [
+        start + reach + 1,
+        start + 3 * reach + 12_345,
+        start + reach,
+        start + 10 * reach + 7,
+    ];
+    let mut wheel = TimerWheel::new(4, tick, start);
+    for (idx, d) in deadlines.iter().enumerate() {
+        wheel.arm(idx as u32, *d);
+        assert_eq!(wheel.deadline(idx as u32), Some(rounded(*d, tick)));
+    }
+    assert_eq!(
+        wheel.far.len(),
+        3,
+        "the one at the edge itself is within reach"
+    );
+    assert_eq!(run_by_hint(&mut wheel, &deadlines), deadlines.len());
+    assert!(wheel.far.is_empty());
+
+    // One big jump to just before a far deadline, then one timer of work per call: it is
+    // re-placed edge after edge and never fires before its deadline, then fires on its tick.
+    let d = start + 7 * reach + 999;
+    let mut wheel = TimerWheel::new(1, tick, start);
+    wheel.arm(0, d);
+    let mut calls = 0;
+    while wheel.next_deadline_hint().unwrap() < d {
+        calls += 1;
+        assert_eq!(wheel.expire(d - 1, 1, |_| Rearm::Expired), 0, "fired early");
+        assert_eq!(wheel.deadline(0), Some(rounded(d, tick)));
+    }
+    assert!(calls >= 7, "re-placed at each edge: {calls} calls");
+    assert!(wheel.far.is_empty(), "within reach now");
+    assert_eq!(
+        wheel.expire(rounded(d, tick), 1, |_| Rearm::Expired),
+        1,
+        "fires at the start of its tick"
+    );
+
+    // Re-armed from the callback beyond the reach, then cancelled, or re-armed within it.
+    let mut wheel = TimerWheel::new(2, tick, start);
+    wheel.arm(0, start + 5 * tick);
+    wheel.arm(1, start + 6 * tick);
+    let far = start + 2 * reach;
+    let fired = wheel.expire(start + 6 * tick, usize::MAX, |_| Rearm::At(far));
+    assert_eq!(fired, 2);
+    assert_eq!(wheel.far.len(), 2);
+    assert_eq!(wheel.deadline(1), Some(far));
+    assert!(wheel.cancel(0));
+    wheel.arm(1, start + 100 * tick);
+    assert!(
+        wheel.far.is_empty(),
+        "cancel and a near re-arm forget the far tick"
+    );
+    assert_eq!(run_by_hint(&mut wheel, &[u64::MAX, start + 100 * tick]), 1);
+}
+
+#[test]
+fn overdue_timers_after_a_jump_past_the_32_bit_reach_all_fire() {
+    let mut rng = XorShift(31);
+    let n = 20_000u32;
+    let start_tick = (3u64 << 32) + 17;
+    let start = start_tick * TICK;
+    let mut wheel = TimerWheel::new(n + 2, TICK, start);
+    // Timers on every level (up to 2^32 - 1 ticks ahead), and one in 16 already past when
+    // armed, some by more than 2^32 ticks (their low 32 bits look like the near future).
+    let deadlines: Vec<u64> = (0..n)
+        .map(|i| match i % 16 {
+            0 => rng.below(start),
+            1 => start - ((1 << 32) + rng.below(3)) * TICK,
+            _ => start + rng.below(MAX_AHEAD * TICK),
+        })
+        .collect();
+    for (idx, d) in deadlines.iter().enumerate() {
+        wheel.arm(idx as u32, *d);
+    }
+    // The caller comes back 3 × 2^32 ticks later and works with a budget of 1000 per call.
+    let now = start + (3 << 32) * TICK;
+    let mut fired = vec![false; n as usize + 2];
+    let (mut total, mut want, mut calls) = (0, n as usize, 0);
+    while total < want {
+        calls += 1;
+        assert!(calls < 1_000, "no progress");
+        total += wheel.expire(now, 1_000, |idx| {
+            assert_ne!(idx, n, "fired early");
+            assert!(idx == n + 1 || now >= deadlines[idx as usize]);
+            assert!(
+                !std::mem::replace(&mut fired[idx as usize], true),
+                "fired twice"
+            );
+            Rearm::Expired
+        });
+        if calls == 2 {
+            // Mid-drain, with the wheel far behind `now`: a timer for 5 s after `now` (beyond
+            // the reach from the tick being worked on) and one already past.
+            wheel.arm(n, now + 5 * SEC);
+            assert_eq!(wheel.far.len(), 1);
+            wheel.arm(n + 1, start);
+            want += 1;
+        }
+        for idx in (0..n).step_by(97).filter(|i| wheel.is_armed(*i)) {
+            let d = deadlines[idx as usize];
+            let want = if d < start { start } else { rounded(d, TICK) };
+            assert_eq!(wheel.deadline(idx), Some(want), "timer {idx}");
+        }
+    }
+    assert!(
+        fired[..n as usize].iter().all(|f| *f),
+        "every overdue timer fired"
+    );
+    assert!(!fired[n as usize] && fired[n as usize + 1]);
+    assert_eq!(wheel.len(), 1);
+    assert_eq!(wheel.deadline(n), Some(now + 5 * SEC));
+    assert_eq!(wheel.expire(now, usize::MAX, |_| Rearm::Expired), 0);
+    assert_eq!(
+        wheel.expire(now + 5 * SEC - 1, usize::MAX, |_| Rearm::Expired),
+        0
+    );
+    assert_eq!(
+        wheel.expire(now + 5 * SEC, usize::MAX, |_| Rearm::Expired),
+        1
+    );
+    assert!(wheel.is_empty() && wheel.far.is_empty());
+}
