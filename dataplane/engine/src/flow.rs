@@ -63,10 +63,16 @@ fn mix(mut x: u64) -> u64 {
 }
 
 /// One endpoint folded to 64 bits.
+///
+/// The low half is read as two 4-byte words (the same value as one little-endian 8-byte
+/// read): the parser has just written an IPv4 key's address as a 4-byte word beside a 4-byte
+/// prefix, and an 8-byte load spanning two smaller stores cannot be forwarded from the store
+/// buffer; it waits for both to reach the cache (a stall on every packet's hash).
 #[inline(always)]
 fn endpoint(addr: &[u8; 16], port: u16) -> u64 {
+    let word = |at: usize| u32::from_le_bytes([addr[at], addr[at + 1], addr[at + 2], addr[at + 3]]);
     let hi = u64::from_le_bytes(addr[..8].try_into().expect("8 bytes"));
-    let lo = u64::from_le_bytes(addr[8..].try_into().expect("8 bytes"));
+    let lo = word(8) as u64 | (word(12) as u64) << 32;
     mix(hi ^ lo.rotate_left(17) ^ ((port as u64) << 48))
 }
 

@@ -178,7 +178,15 @@ pub fn check_addresses(p: &Parsed) -> Result<(), DropReason> {
             Err(DropReason::BadSourceAddress)
         };
     }
-    if src == dst {
+    // IPv4: compare the 4-byte addresses alone (the v4-mapped prefixes are equal), as the
+    // parser has just stored them: a 16-byte load spanning those smaller stores would stall
+    // until they reach the cache.
+    let land = if p.key.family == 4 {
+        src[12..] == dst[12..]
+    } else {
+        src == dst
+    };
+    if land {
         return Err(DropReason::LandAttack);
     }
     Ok(())
