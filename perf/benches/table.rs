@@ -24,7 +24,7 @@ type Table = SessionTable<StoredKey, [u64; 8]>;
 fn stored(id: u64) -> (u64, StoredKey) {
     let k = key_of(id);
     let h = k.hash64();
-    (h, StoredKey::probe(&k, h))
+    (h, StoredKey::probe(&k, false, h))
 }
 
 /// A table holding keys `0..live` (of a random permutation of ids), plus the probe lists.

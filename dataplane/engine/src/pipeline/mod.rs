@@ -269,14 +269,26 @@ impl Emits {
     }
 }
 
-/// Canonical orientation of a key: both directions of a flow map to the same table key. Returns
-/// the key and whether `key` was reversed to get it.
+/// Whether a wire key is the reverse of its canonical orientation (both directions of a flow
+/// map to the same table key: the lower endpoint first).
+#[inline(always)]
+fn is_reversed(key: &FlowKey) -> bool {
+    if key.family == 4 {
+        // The v4-mapped prefixes are equal: the 4-byte addresses decide, as the arrays would.
+        let word = |a: &[u8; 16]| u32::from_be_bytes([a[12], a[13], a[14], a[15]]);
+        (word(&key.src), key.sport) > (word(&key.dst), key.dport)
+    } else {
+        (key.src, key.sport) > (key.dst, key.dport)
+    }
+}
+
+/// Canonical orientation of a key, and whether `key` was reversed to get it.
 #[inline(always)]
 fn canonical(key: &FlowKey) -> (FlowKey, bool) {
-    if (key.src, key.sport) <= (key.dst, key.dport) {
-        (*key, false)
-    } else {
+    if is_reversed(key) {
         (key.reversed(), true)
+    } else {
+        (*key, false)
     }
 }
 
@@ -443,9 +455,11 @@ impl Engine {
             // IPv6 needs on either side of a wire, not sessions.
             return Verdict::Forward;
         }
-        let (key, swapped) = canonical(&p.key);
+        // The lookup reads the wire key in place, in its canonical orientation; the canonical
+        // copy is made only to open a session.
+        let swapped = is_reversed(&p.key);
         let now_ms = self.ms(now_ns);
-        if let Some(slot) = self.find(hash, &key) {
+        if let Some(slot) = self.find(hash, &p.key, swapped) {
             let session = self.table.value(slot);
             let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
             if idle_ns > session.timeout_ns(&self.cfg.timeouts) {
@@ -455,6 +469,7 @@ impl Engine {
                 return self.existing(slot, swapped, p, frame, ingress, now_ns, now_ms);
             }
         }
+        let (key, swapped) = canonical(&p.key);
         self.open(key, swapped, hash, p, frame, ingress, now_ns, now_ms)
     }
 
@@ -922,8 +937,7 @@ impl Engine {
         let Some(inner) = p.inner else {
             return Verdict::Drop(DropReason::MalformedIcmpInner);
         };
-        let (key, _) = canonical(&inner);
-        match self.find(inner.hash64(), &key) {
+        match self.find(inner.hash64(), &inner, is_reversed(&inner)) {
             Some(_) => Verdict::Forward,
             None => Verdict::Drop(DropReason::IcmpErrorNoSession),
         }
@@ -1032,15 +1046,17 @@ impl Engine {
         }
     }
 
-    /// The live slot of a canonical key. Hot path.
+    /// The live slot of `key`'s flow; `reversed`: `key` is the reverse of the canonical
+    /// orientation (`is_reversed`). Hot path.
     #[inline(always)]
-    fn find(&self, hash: u64, key: &FlowKey) -> Option<u32> {
-        let probe = StoredKey::probe(key, hash);
+    fn find(&self, hash: u64, key: &FlowKey, reversed: bool) -> Option<u32> {
+        let probe = StoredKey::probe(key, reversed, hash);
         if key.family == 4 {
             self.table.lookup(hash, &probe)
         } else {
-            self.table
-                .lookup_by(hash, |stored| self.keys.matches(stored, &probe, key))
+            self.table.lookup_by(hash, |stored| {
+                self.keys.matches(stored, &probe, key, reversed)
+            })
         }
     }
 
