@@ -20,7 +20,7 @@ pub fn prefetch<T>(value: &T) {
 }
 
 /// Like [`prefetch`], for every cache line `value` spans (an object that is not line-aligned,
-/// like a 120-byte table entry, usually touches two or three).
+/// like a 96-byte table entry, always touches two).
 #[inline(always)]
 pub fn prefetch_all<T>(value: &T) {
     let start = value as *const T as usize;
