@@ -61,7 +61,8 @@ const NO_SLOT: u32 = u32::MAX;
 /// What the table needs of a key beyond equality: a way to hold the free list's link while
 /// its slot is free.
 pub trait TableKey: Copy + Eq + Default {
-    /// The key a free slot holds: "the next free slot is `next`".
+    /// The key a free slot holds: "the next free slot is `next`". It must equal no key a
+    /// caller looks up (see [`SessionTable::lookup_from`]).
     fn free_link(next: u32) -> Self;
     /// The link `free_link` wrote.
     fn next_free(&self) -> u32;
@@ -69,10 +70,10 @@ pub trait TableKey: Copy + Eq + Default {
 
 impl TableKey for u64 {
     fn free_link(next: u32) -> Self {
-        next as u64
+        !(next as u64)
     }
     fn next_free(&self) -> u32 {
-        *self as u32
+        !*self as u32
     }
 }
 
@@ -200,24 +201,45 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
     }
 
     /// Burst stage 2: with the index line in cache, starts loading the entry whose tag matches
-    /// (the likely hit). Reads only the index.
+    /// (the likely hit) and returns its slot, the candidate for [`Self::lookup_from`]. Reads
+    /// only the index.
     #[inline(always)]
-    pub fn prefetch_entry(&self, hash: u64) {
+    pub fn prefetch_entry(&self, hash: u64) -> Option<u32> {
         let tag = tag_of(hash);
         let mut i = self.home(hash);
         loop {
             let b = self.buckets[i];
             if b == EMPTY {
-                return;
+                return None;
             }
             if b & !SLOT_MASK == tag {
                 // Every line of the entry: the key compare reads its head, the session update
                 // its rest.
-                prefetch_all(&self.entries[((b & SLOT_MASK) - 1) as usize]);
-                return;
+                let slot = (b & SLOT_MASK) - 1;
+                prefetch_all(&self.entries[slot as usize]);
+                return Some(slot);
             }
             i = self.next(i);
         }
+    }
+
+    /// [`Self::lookup_by`], trying first the slot `prefetch_entry` found for this hash (the
+    /// common hit costs one key compare instead of a second walk of the index). The candidate
+    /// may be stale (the table changed since): it is taken only if its key matches, and a free
+    /// slot's key matches no probe (`TableKey::free_link`).
+    #[inline]
+    pub fn lookup_from(
+        &self,
+        candidate: Option<u32>,
+        hash: u64,
+        matches: impl Fn(&K) -> bool,
+    ) -> Option<u32> {
+        if let Some(slot) = candidate {
+            if matches(&self.entries[slot as usize].key) {
+                return Some(slot);
+            }
+        }
+        self.lookup_by(hash, matches)
     }
 
     /// Finds the live slot holding `key`. Hot path: no allocation.

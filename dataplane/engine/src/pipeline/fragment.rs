@@ -32,7 +32,7 @@ impl Engine {
             Ok(slot) => slot,
             Err(reason) => return Verdict::Drop(reason),
         };
-        let verdict = self.flow_packet(now_ns, p, hash, frame, ingress);
+        let verdict = self.flow_packet(now_ns, p, hash, None, frame, ingress);
         self.frags.decide(slot, verdict);
         verdict
     }

@@ -189,6 +189,8 @@ pub struct Engine {
     /// The parse outcome of `parsed[i]`: `Err` is the packet's drop reason.
     parse_results: Vec<Result<(), DropReason>>,
     hashes: Vec<u64>,
+    /// The slot each packet's index walk in stage 2 found (the likely session).
+    candidates: Vec<Option<u32>>,
     /// Scratch: sessions the wheel found idle, ended after its call.
     expired: Vec<u32>,
     non_syn_logs: RateLimit,
@@ -314,6 +316,7 @@ impl Engine {
             parsed: vec![Parsed::default(); MAX_BURST],
             parse_results: vec![Ok(()); MAX_BURST],
             hashes: vec![0; MAX_BURST],
+            candidates: vec![None; MAX_BURST],
             expired: Vec::with_capacity(EXPIRE_BUDGET),
             non_syn_logs: RateLimit {
                 per_sec: NON_SYN_LOGS_PER_SEC,
@@ -401,14 +404,14 @@ impl Engine {
         // Stage 2: with the buckets arriving, start loading each packet's likely entry.
         for i in 0..n {
             if self.parse_results[i].is_ok() {
-                self.table.prefetch_entry(self.hashes[i]);
+                self.candidates[i] = self.table.prefetch_entry(self.hashes[i]);
             }
         }
         // Stage 3: each packet in arrival order (see `packet`).
         for i in 0..n {
             verdicts[i] = match self.parse_results[i] {
                 Err(reason) => Verdict::Drop(reason),
-                Ok(()) => self.packet(now_ns, &parsed[i], self.hashes[i], frames[i], ingress[i]),
+                Ok(()) => self.packet(now_ns, &parsed[i], i, frames[i], ingress[i]),
             };
         }
         self.parsed = parsed;
@@ -422,9 +425,10 @@ impl Engine {
         c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
     }
 
-    /// One parsed packet.
+    /// Packet `i` of the burst, parsed.
     #[inline]
-    fn packet(&mut self, now_ns: u64, p: &Parsed, hash: u64, frame: &[u8], ingress: u8) -> Verdict {
+    fn packet(&mut self, now_ns: u64, p: &Parsed, i: usize, frame: &[u8], ingress: u8) -> Verdict {
+        let hash = self.hashes[i];
         if p.kind == Kind::NonIp {
             // ARP and other non-IP frames cross a virtual wire untouched.
             return Verdict::Forward;
@@ -434,7 +438,8 @@ impl Engine {
             // carry no ports and follow its verdict (`fragment.rs`).
             return self.fragment(now_ns, p, hash, frame, ingress);
         }
-        self.flow_packet(now_ns, p, hash, frame, ingress)
+        let candidate = self.candidates[i];
+        self.flow_packet(now_ns, p, hash, candidate, frame, ingress)
     }
 
     /// An IP packet with its transport header (a whole one, or a first fragment).
@@ -444,6 +449,7 @@ impl Engine {
         now_ns: u64,
         p: &Parsed,
         hash: u64,
+        candidate: Option<u32>,
         frame: &[u8],
         ingress: u8,
     ) -> Verdict {
@@ -459,7 +465,7 @@ impl Engine {
         // copy is made only to open a session.
         let swapped = is_reversed(&p.key);
         let now_ms = self.ms(now_ns);
-        if let Some(slot) = self.find(hash, &p.key, swapped) {
+        if let Some(slot) = self.find(candidate, hash, &p.key, swapped) {
             let session = self.table.value(slot);
             let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
             if idle_ns > session.timeout_ns(&self.cfg.timeouts) {
@@ -937,7 +943,7 @@ impl Engine {
         let Some(inner) = p.inner else {
             return Verdict::Drop(DropReason::MalformedIcmpInner);
         };
-        match self.find(inner.hash64(), &inner, is_reversed(&inner)) {
+        match self.find(None, inner.hash64(), &inner, is_reversed(&inner)) {
             Some(_) => Verdict::Forward,
             None => Verdict::Drop(DropReason::IcmpErrorNoSession),
         }
@@ -1047,14 +1053,21 @@ impl Engine {
     }
 
     /// The live slot of `key`'s flow; `reversed`: `key` is the reverse of the canonical
-    /// orientation (`is_reversed`). Hot path.
+    /// orientation (`is_reversed`); `candidate`: the slot stage 2 found, tried first. Hot path.
     #[inline(always)]
-    fn find(&self, hash: u64, key: &FlowKey, reversed: bool) -> Option<u32> {
+    fn find(
+        &self,
+        candidate: Option<u32>,
+        hash: u64,
+        key: &FlowKey,
+        reversed: bool,
+    ) -> Option<u32> {
         let probe = StoredKey::probe(key, reversed, hash);
         if key.family == 4 {
-            self.table.lookup(hash, &probe)
+            self.table
+                .lookup_from(candidate, hash, |stored| *stored == probe)
         } else {
-            self.table.lookup_by(hash, |stored| {
+            self.table.lookup_from(candidate, hash, |stored| {
                 self.keys.matches(stored, &probe, key, reversed)
             })
         }
