@@ -477,6 +477,42 @@ mod tests {
         t.check_index().unwrap();
     }
 
+    /// The candidate from the index walk is only a hint: freed, reused or wrong, it never
+    /// yields a slot that does not hold the key.
+    #[test]
+    fn stale_candidates_fall_back_to_the_walk() {
+        let mut t: SessionTable<u64, u32> = SessionTable::new(2, h);
+        let a = t.insert(h(&10), 10, 1).unwrap().index;
+        let candidate = t.prefetch_entry(h(&10));
+        assert_eq!(candidate, Some(a));
+        assert_eq!(t.lookup_from(candidate, h(&10), |k| *k == 10), Some(a));
+        t.remove(a);
+        assert_eq!(
+            t.lookup_from(candidate, h(&10), |k| *k == 10),
+            None,
+            "freed"
+        );
+        let b = t.insert(h(&20), 20, 2).unwrap().index;
+        assert_eq!(b, a, "the slot is reused");
+        assert_eq!(
+            t.lookup_from(candidate, h(&10), |k| *k == 10),
+            None,
+            "reused"
+        );
+        let c = t.insert(h(&10), 10, 3).unwrap().index;
+        assert_eq!(
+            t.lookup_from(candidate, h(&10), |k| *k == 10),
+            Some(c),
+            "moved"
+        );
+        assert_eq!(
+            t.lookup_from(Some(c), h(&20), |k| *k == 20),
+            Some(b),
+            "wrong"
+        );
+        t.check_index().unwrap();
+    }
+
     #[test]
     fn stale_handles_are_detected() {
         let mut t: SessionTable<u64, u32> = SessionTable::new(1, h);
