@@ -173,6 +173,34 @@ impl RateLimit {
     }
 }
 
+/// What the first two stages of a burst learn of a packet.
+#[derive(Clone, Copy, Debug)]
+struct Staged {
+    /// The parse outcome: `Err` is the packet's drop reason.
+    parse: Result<(), DropReason>,
+    /// The flow key's hash (when parsed).
+    hash: u64,
+    /// The slot stage 2's index walk found: the likely session.
+    candidate: Option<u32>,
+}
+
+impl Default for Staged {
+    fn default() -> Self {
+        Staged {
+            parse: Ok(()),
+            hash: 0,
+            candidate: None,
+        }
+    }
+}
+
+/// `process_burst`'s scratch, allocated once (`MAX_BURST` elements each).
+#[derive(Default)]
+struct BurstScratch {
+    parsed: Vec<Parsed>,
+    staged: Vec<Staged>,
+}
+
 /// One worker's engine: its session table, timers, counters and record ring.
 pub struct Engine {
     cfg: EngineConfig,
@@ -184,13 +212,8 @@ pub struct Engine {
     records: Arc<RecordRing>,
     /// Time origin of the sessions' ms fields (unix ns).
     epoch_ns: u64,
-    /// Scratch: the burst's parse results and hashes.
-    parsed: Vec<Parsed>,
-    /// The parse outcome of `parsed[i]`: `Err` is the packet's drop reason.
-    parse_results: Vec<Result<(), DropReason>>,
-    hashes: Vec<u64>,
-    /// The slot each packet's index walk in stage 2 found (the likely session).
-    candidates: Vec<Option<u32>>,
+    /// Scratch of `process_burst`, one element per packet of a burst.
+    scratch: BurstScratch,
     /// Scratch: sessions the wheel found idle, ended after its call.
     expired: Vec<u32>,
     non_syn_logs: RateLimit,
@@ -313,10 +336,10 @@ impl Engine {
             counters,
             records,
             epoch_ns: now_ns,
-            parsed: vec![Parsed::default(); MAX_BURST],
-            parse_results: vec![Ok(()); MAX_BURST],
-            hashes: vec![0; MAX_BURST],
-            candidates: vec![None; MAX_BURST],
+            scratch: BurstScratch {
+                parsed: vec![Parsed::default(); MAX_BURST],
+                staged: vec![Staged::default(); MAX_BURST],
+            },
             expired: Vec::with_capacity(EXPIRE_BUDGET),
             non_syn_logs: RateLimit {
                 per_sec: NON_SYN_LOGS_PER_SEC,
@@ -388,33 +411,37 @@ impl Engine {
         verdicts: &mut [Verdict],
     ) {
         let n = frames.len().min(MAX_BURST);
+        debug_assert!(ingress.len() >= n && verdicts.len() >= n);
         // The per-packet work, staged over the burst so that each packet's cache misses (index
-        // bucket, then session entry) are in flight while the others are worked on.
+        // bucket, then session entry) are in flight while the others are worked on. The scratch
+        // arrays are taken out of `self` and walked with iterators: no bounds check per access.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let parsed = &mut scratch.parsed[..n];
+        let staged = &mut scratch.staged[..n];
         // Stage 1: parse and hash every packet; start loading its index bucket. Results are
         // written in place and borrowed below, never moved (a parse result is ~140 bytes).
-        let mut parsed = std::mem::take(&mut self.parsed);
-        for (i, frame) in frames[..n].iter().enumerate() {
-            self.parse_results[i] = wire::parse_into(frame, &mut parsed[i]);
-            if self.parse_results[i].is_ok() {
-                let hash = parsed[i].key.hash64();
-                self.hashes[i] = hash;
-                self.table.prefetch_index(hash);
+        for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
+            st.parse = wire::parse_into(frame, p);
+            if st.parse.is_ok() {
+                st.hash = p.key.hash64();
+                self.table.prefetch_index(st.hash);
             }
         }
         // Stage 2: with the buckets arriving, start loading each packet's likely entry.
-        for i in 0..n {
-            if self.parse_results[i].is_ok() {
-                self.candidates[i] = self.table.prefetch_entry(self.hashes[i]);
+        for st in staged.iter_mut() {
+            if st.parse.is_ok() {
+                st.candidate = self.table.prefetch_entry(st.hash);
             }
         }
         // Stage 3: each packet in arrival order (see `packet`).
-        for i in 0..n {
-            verdicts[i] = match self.parse_results[i] {
+        let packets = parsed.iter().zip(staged.iter()).zip(frames).zip(ingress);
+        for (verdict, (((p, st), frame), &port)) in verdicts.iter_mut().zip(packets) {
+            *verdict = match st.parse {
                 Err(reason) => Verdict::Drop(reason),
-                Ok(()) => self.packet(now_ns, &parsed[i], i, frames[i], ingress[i]),
+                Ok(()) => self.packet(now_ns, p, st, frame, port),
             };
         }
-        self.parsed = parsed;
+        self.scratch = scratch;
         let c = self.counters.view();
         c.add(WorkerBlock::PACKETS, n as u64);
         for v in &verdicts[..n] {
@@ -425,10 +452,17 @@ impl Engine {
         c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
     }
 
-    /// Packet `i` of the burst, parsed.
+    /// One parsed packet of the burst.
     #[inline]
-    fn packet(&mut self, now_ns: u64, p: &Parsed, i: usize, frame: &[u8], ingress: u8) -> Verdict {
-        let hash = self.hashes[i];
+    fn packet(
+        &mut self,
+        now_ns: u64,
+        p: &Parsed,
+        st: &Staged,
+        frame: &[u8],
+        ingress: u8,
+    ) -> Verdict {
+        let hash = st.hash;
         if p.kind == Kind::NonIp {
             // ARP and other non-IP frames cross a virtual wire untouched.
             return Verdict::Forward;
@@ -438,8 +472,7 @@ impl Engine {
             // carry no ports and follow its verdict (`fragment.rs`).
             return self.fragment(now_ns, p, hash, frame, ingress);
         }
-        let candidate = self.candidates[i];
-        self.flow_packet(now_ns, p, hash, candidate, frame, ingress)
+        self.flow_packet(now_ns, p, hash, st.candidate, frame, ingress)
     }
 
     /// An IP packet with its transport header (a whole one, or a first fragment).
