@@ -2,14 +2,11 @@
 //! through the session path and policy, the later ones follow; orphans, overlaps, tiny first
 //! fragments, expiry and a full table are dropped and counted by reason.
 
-use std::sync::Arc;
-
 use crate::flow::PROTO_UDP;
-use crate::pipeline::{Engine, EngineConfig, Verdict};
-use crate::policy::Policy;
+use crate::pipeline::test_engine::test_engine;
+use crate::pipeline::{Engine, Verdict};
 use crate::reasons::DropReason;
-use crate::records::RecordRing;
-use crate::stats::{CounterBlock, SegmentReader, WorkerBlock};
+use crate::stats::{SegmentReader, WorkerBlock};
 
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
@@ -32,17 +29,11 @@ rules:
 "#;
 
 fn engine_with(fragments: u32) -> Engine {
-    let config = crate::config::Config::from_yaml_str(CONFIG).expect("valid config");
-    let policy = Policy::compile(&config).expect("compiles");
-    let mut cfg = EngineConfig::from_config(&config, Arc::new(policy), 0, 1);
-    cfg.capacity = 1024;
-    cfg.fragments = fragments;
-    Engine::new(
-        cfg,
-        CounterBlock::standalone(),
-        Arc::new(RecordRing::new(1024)),
-        T0,
-    )
+    test_engine(CONFIG, T0, |cfg| {
+        cfg.capacity = 1024;
+        cfg.fragments = fragments;
+    })
+    .0
 }
 
 fn engine() -> Engine {

@@ -35,6 +35,8 @@ mod fragment;
 mod manage;
 #[cfg(test)]
 mod stored_key_tests;
+#[cfg(test)]
+pub(crate) mod test_engine;
 
 // The session budget: its table entry (stored key, generation, session: 96 bytes, two cache
 // lines wherever it starts) plus its share of the index. (Per session the engine also keeps

@@ -3,13 +3,10 @@
 //! pairs given back and reused.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use crate::flow::{FlowKey, PROTO_UDP};
-use crate::pipeline::{Engine, EngineConfig, Verdict};
-use crate::policy::Policy;
-use crate::records::RecordRing;
-use crate::stats::CounterBlock;
+use crate::pipeline::test_engine::test_engine;
+use crate::pipeline::{Engine, Verdict};
 
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
@@ -28,16 +25,7 @@ rules:
 "#;
 
 fn engine(capacity: u32) -> Engine {
-    let config = crate::config::Config::from_yaml_str(CONFIG).expect("valid config");
-    let policy = Policy::compile(&config).expect("compiles");
-    let mut cfg = EngineConfig::from_config(&config, Arc::new(policy), 0, 1);
-    cfg.capacity = capacity;
-    Engine::new(
-        cfg,
-        CounterBlock::standalone(),
-        Arc::new(RecordRing::new(4096)),
-        T0,
-    )
+    test_engine(CONFIG, T0, |cfg| cfg.capacity = capacity).0
 }
 
 /// A UDP datagram for `key` (either family) with 8 bytes of payload.

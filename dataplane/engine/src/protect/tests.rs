@@ -2,14 +2,10 @@
 //! frames (a SYN flood beside an established flow, table-full without protection, half-open
 //! sessions aging out at `tcp_init`). No EAL.
 
-use std::sync::Arc;
-
 use super::*;
-use crate::config::Config;
-use crate::pipeline::{Engine, EngineConfig, Verdict};
-use crate::policy::Policy;
+use crate::pipeline::test_engine::test_engine;
+use crate::pipeline::{Engine, Verdict};
 use crate::reasons::EndReason;
-use crate::records::RecordRing;
 use crate::stats::CounterBlock;
 
 const SEC: u64 = WINDOW_NS;
@@ -209,18 +205,7 @@ zones:
 "#;
 
 fn engine(extra: &str) -> (Engine, CounterBlock) {
-    let config =
-        Config::from_yaml_str(&format!("{CONFIG}{extra}")).unwrap_or_else(|e| panic!("{e}"));
-    let policy = Arc::new(Policy::compile(&config).unwrap());
-    let cfg = EngineConfig::from_config(&config, policy, 0, 1);
-    let counters = CounterBlock::standalone();
-    let e = Engine::new(
-        cfg,
-        counters.clone(),
-        Arc::new(RecordRing::new(1 << 16)),
-        T0,
-    );
-    (e, counters)
+    test_engine(&format!("{CONFIG}{extra}"), T0, |_| {})
 }
 
 const CLIENT: [u8; 4] = [10, 77, 0, 1];
