@@ -205,22 +205,10 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
     /// only the index.
     #[inline(always)]
     pub fn prefetch_entry(&self, hash: u64) -> Option<u32> {
-        let tag = tag_of(hash);
-        let mut i = self.home(hash);
-        loop {
-            let b = self.buckets[i];
-            if b == EMPTY {
-                return None;
-            }
-            if b & !SLOT_MASK == tag {
-                // Every line of the entry: the key compare reads its head, the session update
-                // its rest.
-                let slot = (b & SLOT_MASK) - 1;
-                prefetch_all(&self.entries[slot as usize]);
-                return Some(slot);
-            }
-            i = self.next(i);
-        }
+        let slot = self.walk(hash, |_| true)?;
+        // Every line of the entry: the key compare reads its head, the session update its rest.
+        prefetch_all(&self.entries[slot as usize]);
+        Some(slot)
     }
 
     /// [`Self::lookup_by`], trying first the slot `prefetch_entry` found for this hash (the
@@ -252,6 +240,13 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
     /// the slab, such as IPv6 addresses). Hot path: no allocation.
     #[inline]
     pub fn lookup_by(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
+        self.walk(hash, |slot| matches(&self.entries[slot as usize].key))
+    }
+
+    /// The probe sequence of `hash`: the first slot whose bucket carries the hash's tag and
+    /// that `take` accepts, up to the first empty bucket.
+    #[inline(always)]
+    fn walk(&self, hash: u64, take: impl Fn(u32) -> bool) -> Option<u32> {
         let tag = tag_of(hash);
         let mut i = self.home(hash);
         loop {
@@ -259,11 +254,8 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
             if b == EMPTY {
                 return None;
             }
-            if b & !SLOT_MASK == tag {
-                let slot = (b & SLOT_MASK) - 1;
-                if matches(&self.entries[slot as usize].key) {
-                    return Some(slot);
-                }
+            if b & !SLOT_MASK == tag && take((b & SLOT_MASK) - 1) {
+                return Some((b & SLOT_MASK) - 1);
             }
             i = self.next(i);
         }
