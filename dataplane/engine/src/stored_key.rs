@@ -78,10 +78,6 @@ impl StoredKey {
         }
     }
 
-    pub fn family(&self) -> u8 {
-        self.family
-    }
-
     pub fn proto(&self) -> u8 {
         self.proto
     }

@@ -175,11 +175,6 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
         (self.buckets.len() * std::mem::size_of::<u32>()) as f64 / self.capacity().max(1) as f64
     }
 
-    /// Bytes of all the table's arrays per session of capacity (slab and index).
-    pub fn bytes_per_session(&self) -> f64 {
-        std::mem::size_of::<Entry<K, V>>() as f64 + self.index_bytes_per_session()
-    }
-
     #[inline(always)]
     fn home(&self, hash: u64) -> usize {
         ((hash as u32 as u64 * self.buckets.len() as u64) >> 32) as usize
