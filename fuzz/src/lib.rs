@@ -16,7 +16,8 @@ use synwall_engine::wire::{self, IcmpKind, Kind, Parsed, MAX_VLANS};
 /// The `parse` target: the wire parser on raw bytes. Besides not panicking, a parsed frame
 /// must be consistent: every offset and length lies inside the frame and in header order, the
 /// result does not change with Ethernet padding, the flow hash is symmetric, and the packets
-/// the engine would forge in answer (resets, unreachables) are themselves valid frames.
+/// the engine would forge in answer (resets, unreachables) are themselves valid frames. And
+/// the straight-line path for the common frame answers as the full parser does, on every input.
 ///
 /// `data[0] & 0x80` pads the frame to a jumbo length (past 64 KiB) so that offsets beyond
 /// `u16` are exercised without the fuzzer having to grow inputs that far.
@@ -33,6 +34,11 @@ pub fn parse(data: &[u8]) {
     } else {
         frame
     };
+    assert_eq!(
+        wire::parse(frame),
+        wire::parse_full(frame),
+        "the common frame's path differs from the full parser"
+    );
     let Ok(p) = wire::parse(frame) else {
         return;
     };

@@ -56,7 +56,7 @@ fn tcp(frame: &[u8], off: usize, end: usize, p: &mut Parsed) -> Result<usize, Dr
 
 /// MSS, window scale and SACK-permitted. A malformed option ends option parsing (the segment
 /// itself is still valid: hosts ignore what they cannot read).
-fn tcp_options(mut opts: &[u8], t: &mut TcpInfo) {
+pub(super) fn tcp_options(mut opts: &[u8], t: &mut TcpInfo) {
     while let Some(&kind) = opts.first() {
         match kind {
             0 => return,

@@ -1,0 +1,122 @@
+//! The common frame in one straight line: untagged Ethernet, an IPv4 header without options
+//! that is not a fragment, TCP or UDP, from an ordinary source. Nearly every packet on a wire is
+//! this (VPP's `ip4-input` keeps the same fast case). Its fields sit at fixed offsets, so they
+//! are read from fixed-size arrays (one length check each, no per-field bounds checks) and the
+//! result is written once, whole, instead of reset and then filled field by field.
+//!
+//! Anything else, and every packet this path would have to refuse, goes to the full parser,
+//! which decides it and names the drop reason. Where this path answers, its answer is the full
+//! parser's: the `parse` fuzz target and `tests.rs` compare the two on every input they make.
+
+use super::{l4, FragInfo, Kind, Parsed, TcpInfo, ETHERTYPE_IPV4};
+use crate::flow::{v4_mapped, FlowKey, PROTO_TCP, PROTO_UDP};
+
+const L3: usize = 14;
+const L4: usize = L3 + 20;
+const UDP_PAYLOAD: usize = L4 + 8;
+const TCP_OPTIONS: usize = L4 + 20;
+
+#[inline(always)]
+fn be16(b: [u8; 2]) -> u16 {
+    u16::from_be_bytes(b)
+}
+
+#[inline(always)]
+fn be32(b: [u8; 4]) -> u32 {
+    u32::from_be_bytes(b)
+}
+
+/// Parses `frame` into `p` if it is the common case and valid; `false` leaves `p` untouched
+/// and the frame to the full parser.
+#[inline(always)]
+pub fn parse(frame: &[u8], p: &mut Parsed) -> bool {
+    let Some(h) = frame.first_chunk::<L4>() else {
+        return false;
+    };
+    if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
+        return false;
+    }
+    let total = be16([h[L3 + 2], h[L3 + 3]]) as usize;
+    let end = L3 + total;
+    // Not a fragment (no MF flag, offset 0), and the whole packet within the frame (and within
+    // `Parsed`'s 16-bit offsets, as the full parser requires).
+    if be16([h[L3 + 6], h[L3 + 7]]) & 0x3fff != 0 || end > frame.len() || end > u16::MAX as usize {
+        return false;
+    }
+    let src = [h[L3 + 12], h[L3 + 13], h[L3 + 14], h[L3 + 15]];
+    let dst = [h[L3 + 16], h[L3 + 17], h[L3 + 18], h[L3 + 19]];
+    // The full parser's address checks: multicast, reserved or broadcast sources, the
+    // unspecified source (allowed only for DHCP there), land attacks. Any of them: its call.
+    if src[0] >= 224 || src == [0; 4] || src == dst {
+        return false;
+    }
+    let proto = h[L3 + 9];
+    let (sport, dport, tcp, payload_offset, payload_end) = match proto {
+        PROTO_UDP => {
+            let Some(u) = frame.get(L4..UDP_PAYLOAD) else {
+                return false;
+            };
+            let len = be16([u[4], u[5]]) as usize;
+            if end < UDP_PAYLOAD || len < 8 || L4 + len > end {
+                return false;
+            }
+            let (sport, dport) = (be16([u[0], u[1]]), be16([u[2], u[3]]));
+            (sport, dport, TcpInfo::default(), UDP_PAYLOAD, L4 + len)
+        }
+        PROTO_TCP => {
+            let Some(t) = frame.get(L4..TCP_OPTIONS) else {
+                return false;
+            };
+            let doff = (t[12] >> 4) as usize * 4;
+            if end < TCP_OPTIONS || doff < 20 || L4 + doff > end {
+                return false;
+            }
+            let mut tcp = TcpInfo {
+                flags: t[13],
+                seq: be32([t[4], t[5], t[6], t[7]]),
+                ack: be32([t[8], t[9], t[10], t[11]]),
+                window: be16([t[14], t[15]]),
+                ..TcpInfo::default()
+            };
+            if doff > 20 {
+                let options = frame.get(TCP_OPTIONS..L4 + doff).unwrap_or(&[]);
+                l4::tcp_options(options, &mut tcp);
+            }
+            let (sport, dport) = (be16([t[0], t[1]]), be16([t[2], t[3]]));
+            (sport, dport, tcp, L4 + doff, end)
+        }
+        _ => return false,
+    };
+    *p = Parsed {
+        kind: Kind::Ip,
+        ethertype: ETHERTYPE_IPV4,
+        vlan_count: 0,
+        vlans: [0; super::MAX_VLANS],
+        l3_offset: L3 as u16,
+        l4_offset: L4 as u16,
+        payload_offset: payload_offset as u16,
+        payload_len: (payload_end - payload_offset) as u16,
+        ip_len: total as u16,
+        ttl: h[L3 + 8],
+        key: FlowKey {
+            src: v4_mapped(src),
+            dst: v4_mapped(dst),
+            sport,
+            dport,
+            proto,
+            family: 4,
+        },
+        tcp,
+        icmp: Default::default(),
+        inner: None,
+        frag: FragInfo {
+            is_fragment: false,
+            first: true,
+            more: false,
+            offset_bytes: 0,
+            len: (total - 20) as u16,
+            id: be16([h[L3 + 4], h[L3 + 5]]) as u32,
+        },
+    };
+    true
+}
