@@ -62,18 +62,48 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// One endpoint folded to 64 bits.
-///
-/// The low half is read as two 4-byte words (the same value as one little-endian 8-byte
-/// read): the parser has just written an IPv4 key's address as a 4-byte word beside a 4-byte
-/// prefix, and an 8-byte load spanning two smaller stores cannot be forwarded from the store
-/// buffer; it waits for both to reach the cache (a stall on every packet's hash).
+/// One endpoint folded to 64 bits (IPv6).
 #[inline(always)]
 fn endpoint(addr: &[u8; 16], port: u16) -> u64 {
-    let word = |at: usize| u32::from_le_bytes([addr[at], addr[at + 1], addr[at + 2], addr[at + 3]]);
-    let hi = u64::from_le_bytes(addr[..8].try_into().expect("8 bytes"));
-    let lo = word(8) as u64 | (word(12) as u64) << 32;
-    mix(hi ^ lo.rotate_left(17) ^ ((port as u64) << 48))
+    let word = |at: usize| u64::from_le_bytes(addr[at..at + 8].try_into().expect("8 bytes"));
+    mix(word(0) ^ word(8).rotate_left(17) ^ ((port as u64) << 48))
+}
+
+/// A flow key's symmetric hash, and its orientation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FlowHash {
+    /// Equal for a key and its reverse: it chooses the owning worker and the table bucket,
+    /// which must be the same for both directions.
+    pub hash: u64,
+    /// The key is the reverse of its canonical orientation (the canonical one has the lower
+    /// endpoint, address then port, first): both directions map to one table key.
+    pub reversed: bool,
+}
+
+/// [`FlowKey::hashed`] of an IPv4 flow, from its fields as read off the wire (addresses as
+/// big-endian words). The parser's common path calls it with the values it holds in registers:
+/// reading back the key it has just stored, in other widths than it stored them, would wait on
+/// the store buffer.
+///
+/// Each endpoint is 48 bits (address, port), so the ordered pair fits one multiply and one
+/// `mix`: the lower endpoint times an odd constant (a bijection), the higher one, the protocol
+/// and the family are folded in before it.
+#[inline(always)]
+pub fn ipv4_hash(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> FlowHash {
+    let a = (src as u64) << 16 | sport as u64;
+    let b = (dst as u64) << 16 | dport as u64;
+    let reversed = a > b;
+    let (lo, hi) = if reversed { (b, a) } else { (a, b) };
+    let tag = (proto as u64) << 48 | 4 << 56;
+    FlowHash {
+        hash: mix(lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi ^ tag),
+        reversed,
+    }
+}
+
+#[inline(always)]
+fn v4_word(a: &[u8; 16]) -> u32 {
+    u32::from_be_bytes([a[12], a[13], a[14], a[15]])
 }
 
 impl FlowKey {
@@ -104,14 +134,52 @@ impl FlowKey {
         }
     }
 
-    /// A hash equal for a key and its reverse: it chooses the owning worker and the table
-    /// bucket, which must be the same for both directions. The endpoints are hashed separately
-    /// and combined with a commutative sum before a final mix. No allocation.
+    /// The symmetric hash ([`FlowHash::hash`]).
     #[inline(always)]
     pub fn hash64(&self) -> u64 {
+        self.hashed().hash
+    }
+
+    /// Whether this key is the reverse of its canonical orientation ([`FlowHash::reversed`]).
+    #[inline(always)]
+    pub fn is_reversed(&self) -> bool {
+        if self.family == 4 {
+            // The v4-mapped prefixes are equal: the 4-byte addresses decide, as the arrays would.
+            (v4_word(&self.src), self.sport) > (v4_word(&self.dst), self.dport)
+        } else {
+            (self.src, self.sport) > (self.dst, self.dport)
+        }
+    }
+
+    /// The canonical orientation of this key, and whether it was reversed to get it.
+    #[inline(always)]
+    pub fn canonical(&self) -> (FlowKey, bool) {
+        if self.is_reversed() {
+            (self.reversed(), true)
+        } else {
+            (*self, false)
+        }
+    }
+
+    /// Hash and orientation. IPv4: [`ipv4_hash`]; IPv6: the endpoints hashed separately and
+    /// combined with a commutative sum before a final mix. No allocation.
+    #[inline(always)]
+    pub fn hashed(&self) -> FlowHash {
+        if self.family == 4 {
+            return ipv4_hash(
+                v4_word(&self.src),
+                v4_word(&self.dst),
+                self.sport,
+                self.dport,
+                self.proto,
+            );
+        }
         let a = endpoint(&self.src, self.sport);
         let b = endpoint(&self.dst, self.dport);
-        mix(a.wrapping_add(b) ^ ((self.proto as u64) << 8 | self.family as u64))
+        FlowHash {
+            hash: mix(a.wrapping_add(b) ^ ((self.proto as u64) << 8 | self.family as u64)),
+            reversed: self.is_reversed(),
+        }
     }
 
     pub fn src_ip(&self) -> IpAddr {
@@ -166,6 +234,7 @@ mod tests {
         );
         assert_eq!(k.hash64(), k.reversed().hash64());
         assert_eq!(k.reversed().reversed(), k);
+        assert!(!k.hashed().reversed && k.reversed().hashed().reversed);
         let other = FlowKey { sport: 1235, ..k };
         assert_ne!(k.hash64(), other.hash64());
         let v6 = FlowKey::from_ips(
@@ -176,12 +245,43 @@ mod tests {
             17,
         );
         assert_eq!(v6.hash64(), v6.reversed().hash64());
+        assert!(!v6.hashed().reversed && v6.reversed().hashed().reversed);
         // Buckets of many sequential flows spread evenly over 16 workers.
         let mut per = [0u32; 16];
         for port in 0..16_000u16 {
             per[(FlowKey { sport: port, ..k }.hash64() % 16) as usize] += 1;
         }
         assert!(per.iter().all(|&n| (800..1200).contains(&n)), "{per:?}");
+    }
+
+    /// The IPv4 hash's orientation is the generic one (the key's arrays compared whole), and
+    /// the hash is symmetric, over keys that differ in every field and share endpoints often.
+    #[test]
+    fn ipv4_orientation_and_symmetry() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..100_000 {
+            let r = next();
+            let addr = |v: u64| v4_mapped((0x0a00_0000 | (v as u32 & 0x3)).to_be_bytes());
+            let k = FlowKey {
+                src: addr(r),
+                dst: addr(r >> 2),
+                sport: (r >> 4) as u16 & 3,
+                dport: (r >> 6) as u16 & 3,
+                proto: (r >> 8) as u8,
+                family: 4,
+            };
+            let generic = (k.src, k.sport) > (k.dst, k.dport);
+            assert_eq!(k.hashed().reversed, generic, "{k:?}");
+            assert_eq!(k.is_reversed(), generic, "{k:?}");
+            assert_eq!(k.hash64(), k.reversed().hash64(), "{k:?}");
+            assert_eq!(k.canonical().0, if generic { k.reversed() } else { k });
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the transport header), and its verdict is kept in the worker's fragment table for the
 //! fragments after it (`crate::frag` says why and how).
 
-use super::{Engine, Verdict};
+use super::{Engine, Staged, Verdict};
 use crate::frag::{FragKey, Piece, EXPIRE_BUDGET};
 use crate::wire::Parsed;
 
@@ -12,7 +12,7 @@ impl Engine {
         &mut self,
         now_ns: u64,
         p: &Parsed,
-        hash: u64,
+        st: &Staged,
         frame: &[u8],
         ingress: u8,
     ) -> Verdict {
@@ -32,7 +32,7 @@ impl Engine {
             Ok(slot) => slot,
             Err(reason) => return Verdict::Drop(reason),
         };
-        let verdict = self.flow_packet(now_ns, p, hash, None, frame, ingress);
+        let verdict = self.flow_packet(now_ns, p, st, frame, ingress);
         self.frags.decide(slot, verdict);
         verdict
     }

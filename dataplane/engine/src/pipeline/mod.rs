@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::appid::{self, AppState};
 use crate::config::{AsymmetricPath, Config, TimeoutsNs};
 use crate::dir::Dir;
-use crate::flow::{FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+use crate::flow::{FlowHash, FlowKey, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::forge::{self, Unreachable};
 use crate::frag::FragTable;
 use crate::policy::{Decision, Policy, Query};
@@ -180,8 +180,10 @@ impl RateLimit {
 struct Staged {
     /// The parse outcome: `Err` is the packet's drop reason.
     parse: Result<(), DropReason>,
-    /// The flow key's hash (when parsed).
-    hash: u64,
+    /// The flow key's hash and orientation (when parsed).
+    hashed: FlowHash,
+    /// The table key of the packet's flow (canonical orientation), built once in stage 1.
+    probe: StoredKey,
     /// The slot stage 2's index walk found: the likely session.
     candidate: Option<u32>,
 }
@@ -190,7 +192,8 @@ impl Default for Staged {
     fn default() -> Self {
         Staged {
             parse: Ok(()),
-            hash: 0,
+            hashed: FlowHash::default(),
+            probe: StoredKey::default(),
             candidate: None,
         }
     }
@@ -296,29 +299,6 @@ impl Emits {
     }
 }
 
-/// Whether a wire key is the reverse of its canonical orientation (both directions of a flow
-/// map to the same table key: the lower endpoint first).
-#[inline(always)]
-fn is_reversed(key: &FlowKey) -> bool {
-    if key.family == 4 {
-        // The v4-mapped prefixes are equal: the 4-byte addresses decide, as the arrays would.
-        let word = |a: &[u8; 16]| u32::from_be_bytes([a[12], a[13], a[14], a[15]]);
-        (word(&key.src), key.sport) > (word(&key.dst), key.dport)
-    } else {
-        (key.src, key.sport) > (key.dst, key.dport)
-    }
-}
-
-/// Canonical orientation of a key, and whether `key` was reversed to get it.
-#[inline(always)]
-fn canonical(key: &FlowKey) -> (FlowKey, bool) {
-    if is_reversed(key) {
-        (key.reversed(), true)
-    } else {
-        (*key, false)
-    }
-}
-
 impl Engine {
     /// Builds an engine; all memory of the table and wheel is allocated here. `now_ns` is unix
     /// time (the daemon's TSC clock or a capture's timestamps).
@@ -420,19 +400,24 @@ impl Engine {
         let mut scratch = std::mem::take(&mut self.scratch);
         let parsed = &mut scratch.parsed[..n];
         let staged = &mut scratch.staged[..n];
-        // Stage 1: parse and hash every packet; start loading its index bucket. Results are
-        // written in place and borrowed below, never moved (a parse result is ~140 bytes).
+        // Stage 1: parse and hash every packet, build its table key; start loading its index
+        // bucket. Results are written in place and borrowed below, never moved (a parse result
+        // is ~140 bytes).
         for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
-            st.parse = wire::parse_into(frame, p);
-            if st.parse.is_ok() {
-                st.hash = p.key.hash64();
-                self.table.prefetch_index(st.hash);
-            }
+            st.parse = match wire::parse_hashed(frame, p) {
+                Ok(hashed) => {
+                    st.hashed = hashed;
+                    st.probe = StoredKey::probe(&p.key, hashed.reversed, hashed.hash);
+                    self.table.prefetch_index(hashed.hash);
+                    Ok(())
+                }
+                Err(reason) => Err(reason),
+            };
         }
         // Stage 2: with the buckets arriving, start loading each packet's likely entry.
         for st in staged.iter_mut() {
             if st.parse.is_ok() {
-                st.candidate = self.table.prefetch_entry(st.hash);
+                st.candidate = self.table.prefetch_entry(st.hashed.hash);
             }
         }
         // Stage 3: each packet in arrival order (see `packet`).
@@ -464,7 +449,6 @@ impl Engine {
         frame: &[u8],
         ingress: u8,
     ) -> Verdict {
-        let hash = st.hash;
         if p.kind == Kind::NonIp {
             // ARP and other non-IP frames cross a virtual wire untouched.
             return Verdict::Forward;
@@ -472,9 +456,9 @@ impl Engine {
         if p.frag.is_fragment {
             // The first fragment is judged by `flow_packet` like any packet; the ones after it
             // carry no ports and follow its verdict (`fragment.rs`).
-            return self.fragment(now_ns, p, hash, frame, ingress);
+            return self.fragment(now_ns, p, st, frame, ingress);
         }
-        self.flow_packet(now_ns, p, hash, st.candidate, frame, ingress)
+        self.flow_packet(now_ns, p, st, frame, ingress)
     }
 
     /// An IP packet with its transport header (a whole one, or a first fragment).
@@ -483,8 +467,7 @@ impl Engine {
         &mut self,
         now_ns: u64,
         p: &Parsed,
-        hash: u64,
-        candidate: Option<u32>,
+        st: &Staged,
         frame: &[u8],
         ingress: u8,
     ) -> Verdict {
@@ -496,11 +479,11 @@ impl Engine {
             // IPv6 needs on either side of a wire, not sessions.
             return Verdict::Forward;
         }
-        // The lookup reads the wire key in place, in its canonical orientation; the canonical
-        // copy is made only to open a session.
-        let swapped = is_reversed(&p.key);
+        // The lookup compares the table key stage 1 built; the canonical copy of the flow key is
+        // made only to open a session.
+        let swapped = st.hashed.reversed;
         let now_ms = self.ms(now_ns);
-        if let Some(slot) = self.find(candidate, hash, &p.key, swapped) {
+        if let Some(slot) = self.find(st.candidate, st.hashed.hash, &st.probe, &p.key, swapped) {
             let session = self.table.value(slot);
             let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
             if idle_ns > session.timeout_ns(&self.cfg.timeouts) {
@@ -510,8 +493,17 @@ impl Engine {
                 return self.existing(slot, swapped, p, frame, ingress, now_ns, now_ms);
             }
         }
-        let (key, swapped) = canonical(&p.key);
-        self.open(key, swapped, hash, p, frame, ingress, now_ns, now_ms)
+        let (key, swapped) = p.key.canonical();
+        self.open(
+            key,
+            swapped,
+            st.hashed.hash,
+            p,
+            frame,
+            ingress,
+            now_ns,
+            now_ms,
+        )
     }
 
     /// A packet of an existing session.
@@ -586,7 +578,7 @@ impl Engine {
                     Some(EndReason::TcpReuse)
                 };
                 self.end_with(slot, reason, now_ns);
-                let (key, swapped) = canonical(&p.key);
+                let (key, swapped) = p.key.canonical();
                 self.open(
                     key,
                     swapped,
@@ -978,7 +970,9 @@ impl Engine {
         let Some(inner) = p.inner else {
             return Verdict::Drop(DropReason::MalformedIcmpInner);
         };
-        match self.find(None, inner.hash64(), &inner, is_reversed(&inner)) {
+        let hashed = inner.hashed();
+        let probe = StoredKey::probe(&inner, hashed.reversed, hashed.hash);
+        match self.find(None, hashed.hash, &probe, &inner, hashed.reversed) {
             Some(_) => Verdict::Forward,
             None => Verdict::Drop(DropReason::IcmpErrorNoSession),
         }
@@ -1087,25 +1081,26 @@ impl Engine {
         }
     }
 
-    /// The live slot of `key`'s flow; `reversed`: `key` is the reverse of the canonical
-    /// orientation (`is_reversed`); `candidate`: the slot stage 2 found, tried first. Hot path.
+    /// The live slot of `key`'s flow: `probe` is its table key (`StoredKey::probe`), `reversed`
+    /// whether `key` is the reverse of the canonical orientation; `candidate`: the slot stage 2
+    /// found, tried first. Hot path.
     #[inline(always)]
     fn find(
         &self,
         candidate: Option<u32>,
         hash: u64,
+        probe: &StoredKey,
         key: &FlowKey,
         reversed: bool,
     ) -> Option<u32> {
-        let probe = StoredKey::probe(key, reversed, hash);
         // IPv4 compares the stored key whole; one closure for both families (`matches` checks
         // the family per compare) cost 23 more instructions a packet (callgrind).
         if key.family == 4 {
             self.table
-                .lookup_from(candidate, hash, |stored| *stored == probe)
+                .lookup_from(candidate, hash, |stored| stored == probe)
         } else {
             self.table.lookup_from(candidate, hash, |stored| {
-                self.keys.matches(stored, &probe, key, reversed)
+                self.keys.matches(stored, probe, key, reversed)
             })
         }
     }

@@ -14,7 +14,7 @@ mod plain;
 #[cfg(test)]
 mod tests;
 
-use crate::flow::FlowKey;
+use crate::flow::{FlowHash, FlowKey};
 use crate::reasons::DropReason;
 
 pub use l4::{flag_code, FlagCode};
@@ -119,19 +119,21 @@ pub struct Parsed {
 /// Parses a frame. Never panics; allocates nothing.
 pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
     let mut p = Parsed::default();
-    parse_into(frame, &mut p)?;
+    parse_hashed(frame, &mut p)?;
     Ok(p)
 }
 
-/// Parses a frame into `p`, for callers that keep an array of results: the engine's burst
-/// stage writes in place instead of moving a ~140-byte result per packet. The common frame
-/// (untagged IPv4, TCP or UDP) takes a straight-line path (`plain.rs`) with the same result.
+/// Parses a frame into `p` and returns its key's hash and orientation (`p.key.hashed()`),
+/// for callers that keep an array of results: the engine's burst stage writes in place instead
+/// of moving a ~140-byte result per packet. The common frame (untagged IPv4, TCP or UDP)
+/// takes a straight-line path (`plain.rs`) with the same result.
 #[inline]
-pub fn parse_into(frame: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
-    if plain::parse(frame, p) {
-        return Ok(());
+pub fn parse_hashed(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason> {
+    if let Some(hashed) = plain::parse(frame, p) {
+        return Ok(hashed);
     }
-    parse_full_into(frame, p)
+    parse_full_into(frame, p)?;
+    Ok(p.key.hashed())
 }
 
 /// [`parse`] without the straight-line path for the common frame: every frame through the

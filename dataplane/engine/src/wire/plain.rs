@@ -9,7 +9,7 @@
 //! parser's: the `parse` fuzz target and `tests.rs` compare the two on every input they make.
 
 use super::{l4, FragInfo, Kind, Parsed, TcpInfo, ETHERTYPE_IPV4};
-use crate::flow::{v4_mapped, FlowKey, PROTO_TCP, PROTO_UDP};
+use crate::flow::{ipv4_hash, v4_mapped, FlowHash, FlowKey, PROTO_TCP, PROTO_UDP};
 
 const L3: usize = 14;
 const L4: usize = L3 + 20;
@@ -26,50 +26,51 @@ fn be32(b: [u8; 4]) -> u32 {
     u32::from_be_bytes(b)
 }
 
-/// Parses `frame` into `p` if it is the common case and valid; `false` leaves `p` untouched
-/// and the frame to the full parser.
+/// Parses `frame` into `p` if it is the common case and valid, and returns its key's hash
+/// (computed from the fields in hand); `None` leaves `p` untouched and the frame to the full
+/// parser.
 #[inline(always)]
-pub fn parse(frame: &[u8], p: &mut Parsed) -> bool {
+pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
     let Some(h) = frame.first_chunk::<L4>() else {
-        return false;
+        return None;
     };
     if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
-        return false;
+        return None;
     }
     let total = be16([h[L3 + 2], h[L3 + 3]]) as usize;
     let end = L3 + total;
     // Not a fragment (no MF flag, offset 0), and the whole packet within the frame (and within
     // `Parsed`'s 16-bit offsets, as the full parser requires).
     if be16([h[L3 + 6], h[L3 + 7]]) & 0x3fff != 0 || end > frame.len() || end > u16::MAX as usize {
-        return false;
+        return None;
     }
     let src = [h[L3 + 12], h[L3 + 13], h[L3 + 14], h[L3 + 15]];
     let dst = [h[L3 + 16], h[L3 + 17], h[L3 + 18], h[L3 + 19]];
     // The full parser's address checks: multicast, reserved or broadcast sources, the
     // unspecified source (allowed only for DHCP there), land attacks. Any of them: its call.
     if src[0] >= 224 || src == [0; 4] || src == dst {
-        return false;
+        return None;
     }
     let proto = h[L3 + 9];
     let (sport, dport, tcp, payload_offset, payload_end) = match proto {
         PROTO_UDP => {
             let Some(u) = frame.get(L4..UDP_PAYLOAD) else {
-                return false;
+                return None;
             };
             let len = be16([u[4], u[5]]) as usize;
             if end < UDP_PAYLOAD || len < 8 || L4 + len > end {
-                return false;
+                return None;
             }
             let (sport, dport) = (be16([u[0], u[1]]), be16([u[2], u[3]]));
             (sport, dport, TcpInfo::default(), UDP_PAYLOAD, L4 + len)
         }
         PROTO_TCP => {
             let Some(t) = frame.get(L4..TCP_OPTIONS) else {
-                return false;
+                return None;
             };
             let doff = (t[12] >> 4) as usize * 4;
             if end < TCP_OPTIONS || doff < 20 || L4 + doff > end {
-                return false;
+                return None;
             }
             let mut tcp = TcpInfo {
                 flags: t[13],
@@ -85,8 +86,15 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> bool {
             let (sport, dport) = (be16([t[0], t[1]]), be16([t[2], t[3]]));
             (sport, dport, tcp, L4 + doff, end)
         }
-        _ => return false,
+        _ => return None,
     };
+    let hashed = ipv4_hash(
+        u32::from_be_bytes(src),
+        u32::from_be_bytes(dst),
+        sport,
+        dport,
+        proto,
+    );
     *p = Parsed {
         kind: Kind::Ip,
         ethertype: ETHERTYPE_IPV4,
@@ -118,5 +126,5 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> bool {
             id: be16([h[L3 + 4], h[L3 + 5]]) as u32,
         },
     };
-    true
+    Some(hashed)
 }

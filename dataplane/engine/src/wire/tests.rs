@@ -658,9 +658,14 @@ fn plain_path_agrees_with_the_full_parser() {
     let mut taken = 0;
     let mut check = |f: &[u8]| {
         let mut p = Parsed::default();
-        if plain::parse(f, &mut p) {
+        if let Some(hashed) = plain::parse(f, &mut p) {
             taken += 1;
             assert_eq!(Ok(p), parse_full(f), "plain path differs on {f:02x?}");
+            assert_eq!(
+                hashed,
+                p.key.hashed(),
+                "plain path's hash differs on {f:02x?}"
+            );
         }
         assert_eq!(parse(f), parse_full(f), "parse differs on {f:02x?}");
     };
