@@ -31,9 +31,7 @@ fn be32(b: [u8; 4]) -> u32 {
 /// parser.
 #[inline(always)]
 pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
-    let Some(h) = frame.first_chunk::<L4>() else {
-        return None;
-    };
+    let h = frame.first_chunk::<L4>()?;
     if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
         return None;
     }
@@ -54,9 +52,7 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
     let proto = h[L3 + 9];
     let (sport, dport, tcp, payload_offset, payload_end) = match proto {
         PROTO_UDP => {
-            let Some(u) = frame.get(L4..UDP_PAYLOAD) else {
-                return None;
-            };
+            let u = frame.get(L4..UDP_PAYLOAD)?;
             let len = be16([u[4], u[5]]) as usize;
             if end < UDP_PAYLOAD || len < 8 || L4 + len > end {
                 return None;
@@ -65,9 +61,7 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
             (sport, dport, TcpInfo::default(), UDP_PAYLOAD, L4 + len)
         }
         PROTO_TCP => {
-            let Some(t) = frame.get(L4..TCP_OPTIONS) else {
-                return None;
-            };
+            let t = frame.get(L4..TCP_OPTIONS)?;
             let doff = (t[12] >> 4) as usize * 4;
             if end < TCP_OPTIONS || doff < 20 || L4 + doff > end {
                 return None;
