@@ -22,7 +22,7 @@ use crate::table::TableKey;
 
 /// See the module documentation. `family` 0 marks a free table slot, whose `a` holds the next
 /// free slot.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Eq)]
 #[repr(C)]
 pub struct StoredKey {
     /// IPv4: source address. IPv6: index of the address pair in the [`AddressStore`].
@@ -37,6 +37,22 @@ pub struct StoredKey {
 }
 
 const _: () = assert!(std::mem::size_of::<StoredKey>() == 14);
+
+/// Equality as three words (addresses; ports; protocol and family) rather than field by
+/// field: every established IPv4 packet compares its probe with a stored key.
+impl PartialEq for StoredKey {
+    #[inline(always)]
+    fn eq(&self, other: &Self) -> bool {
+        let words = |k: &StoredKey| {
+            (
+                u64::from(u32::from_ne_bytes(k.a)) | u64::from(u32::from_ne_bytes(k.b)) << 32,
+                u32::from(k.sport) | u32::from(k.dport) << 16,
+                u16::from(k.proto) | u16::from(k.family) << 8,
+            )
+        };
+        words(self) == words(other)
+    }
+}
 
 impl TableKey for StoredKey {
     fn free_link(next: u32) -> Self {
