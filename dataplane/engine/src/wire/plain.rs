@@ -50,15 +50,32 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
         return None;
     }
     let proto = h[L3 + 9];
-    let (sport, dport, tcp, payload_offset, payload_end) = match proto {
+    // Each protocol writes the result itself, so that UDP's empty TCP fields are constants the
+    // compiler merges with the others into wide stores.
+    let ip = Ip {
+        src,
+        dst,
+        proto,
+        total,
+        ttl: h[L3 + 8],
+        id: be16([h[L3 + 4], h[L3 + 5]]),
+    };
+    match proto {
         PROTO_UDP => {
             let u = frame.get(L4..UDP_PAYLOAD)?;
             let len = be16([u[4], u[5]]) as usize;
             if end < UDP_PAYLOAD || len < 8 || L4 + len > end {
                 return None;
             }
-            let (sport, dport) = (be16([u[0], u[1]]), be16([u[2], u[3]]));
-            (sport, dport, TcpInfo::default(), UDP_PAYLOAD, L4 + len)
+            let ports = (be16([u[0], u[1]]), be16([u[2], u[3]]));
+            Some(write(
+                p,
+                &ip,
+                ports,
+                TcpInfo::default(),
+                UDP_PAYLOAD,
+                L4 + len,
+            ))
         }
         PROTO_TCP => {
             let t = frame.get(L4..TCP_OPTIONS)?;
@@ -77,18 +94,33 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
                 let options = frame.get(TCP_OPTIONS..L4 + doff).unwrap_or(&[]);
                 l4::tcp_options(options, &mut tcp);
             }
-            let (sport, dport) = (be16([t[0], t[1]]), be16([t[2], t[3]]));
-            (sport, dport, tcp, L4 + doff, end)
+            let ports = (be16([t[0], t[1]]), be16([t[2], t[3]]));
+            Some(write(p, &ip, ports, tcp, L4 + doff, end))
         }
-        _ => return None,
-    };
-    let hashed = ipv4_hash(
-        u32::from_be_bytes(src),
-        u32::from_be_bytes(dst),
-        sport,
-        dport,
-        proto,
-    );
+        _ => None,
+    }
+}
+
+/// The IPv4 header fields the result needs.
+struct Ip {
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    total: usize,
+    ttl: u8,
+    id: u16,
+}
+
+/// Writes the result whole and returns the key's hash.
+#[inline(always)]
+fn write(
+    p: &mut Parsed,
+    ip: &Ip,
+    (sport, dport): (u16, u16),
+    tcp: TcpInfo,
+    payload_offset: usize,
+    payload_end: usize,
+) -> FlowHash {
     *p = Parsed {
         kind: Kind::Ip,
         ethertype: ETHERTYPE_IPV4,
@@ -98,14 +130,14 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
         l4_offset: L4 as u16,
         payload_offset: payload_offset as u16,
         payload_len: (payload_end - payload_offset) as u16,
-        ip_len: total as u16,
-        ttl: h[L3 + 8],
+        ip_len: ip.total as u16,
+        ttl: ip.ttl,
         key: FlowKey {
-            src: v4_mapped(src),
-            dst: v4_mapped(dst),
+            src: v4_mapped(ip.src),
+            dst: v4_mapped(ip.dst),
             sport,
             dport,
-            proto,
+            proto: ip.proto,
             family: 4,
         },
         tcp,
@@ -116,9 +148,15 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
             first: true,
             more: false,
             offset_bytes: 0,
-            len: (total - 20) as u16,
-            id: be16([h[L3 + 4], h[L3 + 5]]) as u32,
+            len: (ip.total - 20) as u16,
+            id: ip.id as u32,
         },
     };
-    Some(hashed)
+    ipv4_hash(
+        u32::from_be_bytes(ip.src),
+        u32::from_be_bytes(ip.dst),
+        sport,
+        dport,
+        ip.proto,
+    )
 }
