@@ -138,7 +138,7 @@ pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
 /// for callers that keep an array of results: the engine's burst stage writes in place instead
 /// of moving a ~140-byte result per packet. The common frame (untagged IPv4, TCP or UDP)
 /// takes a straight-line path (`plain.rs`) with the same result.
-#[inline]
+#[inline(always)]
 pub fn parse_hashed(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason> {
     if let Some(hashed) = plain::parse(frame, p) {
         return Ok(hashed);
