@@ -258,13 +258,8 @@ mod tests {
     /// the hash is symmetric, over keys that differ in every field and share endpoints often.
     #[test]
     fn ipv4_orientation_and_symmetry() {
-        let mut x: u64 = 0x1234_5678_9abc_def1;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::test_rng::XorShift(0x1234_5678_9abc_def1);
+        let mut next = || rng.next();
         for _ in 0..100_000 {
             let r = next();
             let addr = |v: u64| v4_mapped((0x0a00_0000 | (v as u32 & 0x3)).to_be_bytes());

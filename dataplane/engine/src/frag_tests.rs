@@ -195,11 +195,9 @@ fn churn_keeps_the_list_and_the_table_in_step() {
     // loses or repeats a slot (every entry leaves exactly once) and the index never grows.
     let mut t = FragTable::new(64);
     let mut open = Vec::new();
-    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
     for step in 0..20_000u64 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next();
         let now = step * 1_000_000;
         t.expire(now, EXPIRE_BUDGET);
         // Two steps in three open a datagram, the third finishes one.

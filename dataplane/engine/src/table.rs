@@ -535,11 +535,9 @@ mod tests {
             let cap = 200u32;
             let mut t: SessionTable<u64, u32> = SessionTable::new(cap, hash);
             let mut live: Vec<(u64, u32)> = Vec::new();
-            let mut x = 1u64;
+            let mut rng = crate::test_rng::XorShift(1);
             for step in 0..20_000u64 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 if live.len() < cap as usize && (!x.is_multiple_of(3) || live.is_empty()) {
                     let k = step;
                     live.push((k, t.insert(hash(&k), k, 0).unwrap().index));

@@ -72,15 +72,8 @@ fn dhcp_discover() -> Vec<u8> {
 
 /// Deterministic xorshift bytes.
 fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    let mut rng = crate::test_rng::XorShift(seed | 1);
+    (0..n).map(|_| (rng.next() >> 24) as u8).collect()
 }
 
 #[test]
@@ -715,13 +708,8 @@ fn appid_packed_state_decides_as_the_wide_one() {
     let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     let hello = tls_client_hello("example.com", true);
     let dns = dns_query("example.com");
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut next = || rng.next();
     for case in 0..10_000u64 {
         let client_port = if next() % 2 == 0 { 40000 } else { 80 };
         let mut st = AppState::for_ports(client_port, 50000);

@@ -561,24 +561,7 @@ fn compile_errors_name_the_rule() {
 
 // ---- randomized comparison with a linear reference ----
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+use crate::test_rng::XorShift;
 
 const APPS: &[&str] = &["ssh", "web-browsing", "ssl", "dns", "ftp"];
 const ZONES: &[&str] = &["dmz", "trust", "untrust"];

@@ -7,23 +7,7 @@ const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000 * MS;
 const TICK: u64 = 10 * MS;
 
-/// Deterministic xorshift64 so that failures reproduce.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-}
+use crate::test_rng::XorShift;
 
 /// Drives the wheel by its own hint (replay style) until empty, with unlimited budget, and
 /// checks every firing: at or after the deadline, less than one tick after it, exactly once.

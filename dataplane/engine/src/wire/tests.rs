@@ -553,13 +553,8 @@ fn no_input_panics() {
             &ipv6(0, 1, 2, &[44, 0, 1, 4, 0, 0, 0, 0, 6, 0, 0, 1, 0, 0, 0, 1]),
         ),
     ];
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut next = || rng.next();
     for s in &samples {
         for cut in 0..=s.len() {
             let _ = parse(&s[..cut]);
@@ -669,13 +664,8 @@ fn plain_path_agrees_with_the_full_parser() {
         }
         assert_eq!(parse(f), parse_full(f), "parse differs on {f:02x?}");
     };
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+    let mut next = || rng.next();
     for s in &common {
         check(s);
         for cut in 0..s.len() {
