@@ -34,7 +34,7 @@
 //! ([`TableKey::free_link`]): no side array, no bytes per session beyond the entry and the
 //! index.
 
-use synwall_hints::{advise_huge_pages, prefetch, prefetch_all};
+use synwall_hints::{advise_huge_pages, prefetch, prefetch_both};
 
 /// A session's name: slot number and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -206,7 +206,7 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
     pub fn prefetch_entry(&self, hash: u64) -> Option<u32> {
         let slot = self.walk(hash, |_| true)?;
         // Every line of the entry: the key compare reads its head, the session update its rest.
-        prefetch_all(&self.entries[slot as usize]);
+        prefetch_both(&self.entries[slot as usize]);
         Some(slot)
     }
 
