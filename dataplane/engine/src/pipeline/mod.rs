@@ -1,11 +1,15 @@
 //! The data path, top to bottom, in one place.
 //!
-//! For each burst: **parse** every packet and hash its flow key (stage 1), then, in arrival
-//! order, for each packet (stage 2): find its session (aging it out first if its timeout passed
-//! while the wheel had not reached it), or decide whether it may open one (TCP: only a SYN unless
-//! `tcp_reject_non_syn: false`; ICMP errors never open one; the ingress zone's flood protection,
-//! `crate::protect`, must admit it), run the TCP tracker, count, and give a verdict. Stage 2 handles packets in order, so a SYN and its SYN-ACK in the same burst see
-//! each other. Between bursts the timer wheel expires a bounded batch of sessions.
+//! For each burst: **parse** every packet and hash its flow key, starting the load of its index
+//! bucket (stage 1; the common frame, untagged IPv4 TCP/UDP, takes `wire`'s straight-line
+//! path); with the buckets arriving, start loading each packet's likely session entry and build
+//! its table key (stage 2); then, in arrival order, for each packet (stage 3): find its session
+//! (aging it out first if its timeout passed while the wheel had not reached it), or decide
+//! whether it may open one (TCP: only a SYN unless `tcp_reject_non_syn: false`; ICMP errors
+//! never open one; the ingress zone's flood protection, `crate::protect`, must admit it), run
+//! the TCP tracker, count, and give a verdict. Stage 3 handles packets in order, so a SYN and
+//! its SYN-ACK in the same burst see each other. Between bursts the timer wheel expires a
+//! bounded batch of sessions.
 //!
 //! Nothing on this path allocates (scratch arrays are sized at construction), locks, or makes a
 //! syscall: counters are single-writer relaxed stores into the stats segment and records go

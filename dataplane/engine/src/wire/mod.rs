@@ -3,7 +3,9 @@
 //!
 //! [`parse`] reads any `&[u8]` (an mbuf's data, a pcap record, a test array) and returns a
 //! [`Parsed`] summary or the [`DropReason`] naming what is wrong. Every read goes through the
-//! checked helpers of [`bytes`], so no input can make it panic; it allocates nothing.
+//! checked helpers of [`bytes`] (or, on the common frame's straight-line path, `plain.rs`,
+//! through fixed-size arrays taken with a length check), so no input can make it panic; it
+//! allocates nothing.
 //! Checksums are not verified: NICs and the end hosts do that, and a firewall that dropped bad
 //! checksums would hide the problem from the hosts that must see it.
 
