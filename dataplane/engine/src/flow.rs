@@ -143,26 +143,30 @@ impl FlowKey {
     /// Whether this key is the reverse of its canonical orientation ([`FlowHash::reversed`]).
     #[inline(always)]
     pub fn is_reversed(&self) -> bool {
-        if self.family == 4 {
-            // The v4-mapped prefixes are equal: the 4-byte addresses decide, as the arrays would.
-            (v4_word(&self.src), self.sport) > (v4_word(&self.dst), self.dport)
-        } else {
-            (self.src, self.sport) > (self.dst, self.dport)
-        }
+        self.hashed().reversed
     }
 
     /// The canonical orientation of this key, and whether it was reversed to get it.
     #[inline(always)]
     pub fn canonical(&self) -> (FlowKey, bool) {
-        if self.is_reversed() {
-            (self.reversed(), true)
+        let reversed = self.is_reversed();
+        (self.oriented(reversed), reversed)
+    }
+
+    /// This key in its canonical orientation, given its [`FlowHash::reversed`] (known from the
+    /// hash the caller already has).
+    #[inline(always)]
+    pub fn oriented(&self, reversed: bool) -> FlowKey {
+        if reversed {
+            self.reversed()
         } else {
-            (*self, false)
+            *self
         }
     }
 
     /// Hash and orientation. IPv4: [`ipv4_hash`]; IPv6: the endpoints hashed separately and
-    /// combined with a commutative sum before a final mix. No allocation.
+    /// combined with a commutative sum before a final mix, the addresses compared whole. No
+    /// allocation.
     #[inline(always)]
     pub fn hashed(&self) -> FlowHash {
         if self.family == 4 {
@@ -178,7 +182,7 @@ impl FlowKey {
         let b = endpoint(&self.dst, self.dport);
         FlowHash {
             hash: mix(a.wrapping_add(b) ^ ((self.proto as u64) << 8 | self.family as u64)),
-            reversed: self.is_reversed(),
+            reversed: (self.src, self.sport) > (self.dst, self.dport),
         }
     }
 

@@ -186,7 +186,7 @@ struct Staged {
     parse: Result<(), DropReason>,
     /// The flow key's hash and orientation (when parsed).
     hashed: FlowHash,
-    /// The table key of the packet's flow (canonical orientation), built once in stage 1.
+    /// The table key of the packet's flow (canonical orientation), built once in stage 2.
     probe: StoredKey,
     /// The slot stage 2's index walk found: the likely session.
     candidate: Option<u32>,
@@ -484,7 +484,7 @@ impl Engine {
             // IPv6 needs on either side of a wire, not sessions.
             return Verdict::Forward;
         }
-        // The lookup compares the table key stage 1 built; the canonical copy of the flow key is
+        // The lookup compares the table key stage 2 built; the canonical copy of the flow key is
         // made only to open a session.
         let swapped = st.hashed.reversed;
         let now_ms = self.ms(now_ns);
@@ -498,9 +498,8 @@ impl Engine {
                 return self.existing(slot, swapped, p, frame, ingress, now_ns, now_ms);
             }
         }
-        let (key, swapped) = p.key.canonical();
         self.open(
-            key,
+            p.key.oriented(swapped),
             swapped,
             st.hashed.hash,
             p,
@@ -583,9 +582,8 @@ impl Engine {
                     Some(EndReason::TcpReuse)
                 };
                 self.end_with(slot, reason, now_ns);
-                let (key, swapped) = p.key.canonical();
                 self.open(
-                    key,
+                    p.key.oriented(swapped),
                     swapped,
                     p.key.hash64(),
                     p,
