@@ -709,25 +709,28 @@ fn appid_packed_state_decides_as_the_wide_one() {
     let hello = tls_client_hello("example.com", true);
     let dns = dns_query("example.com");
     let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
-    let mut next = || rng.next();
     for case in 0..10_000u64 {
-        let client_port = if next() % 2 == 0 { 40000 } else { 80 };
+        let client_port = if rng.next().is_multiple_of(2) {
+            40000
+        } else {
+            80
+        };
         let mut st = AppState::for_ports(client_port, 50000);
         let mut wide = WideState {
             flags: AppState::for_ports(client_port, 50000).bits,
             ..WideState::default()
         };
-        let fixed = [TCP, UDP, TCP, UDP, 1][(next() % 5) as usize];
-        let calls = 1 + next() % 12;
+        let fixed = [TCP, UDP, TCP, UDP, 1][(rng.next() % 5) as usize];
+        let calls = 1 + rng.next() % 12;
         for call in 0..calls {
             // Mostly one protocol per flow, sometimes a mix (the state must not care).
-            let proto = if next() % 16 == 0 {
-                [TCP, UDP, 132][(next() % 3) as usize]
+            let proto = if rng.next().is_multiple_of(16) {
+                [TCP, UDP, 132][(rng.next() % 3) as usize]
             } else {
                 fixed
             };
-            let client = next() % 3 != 0;
-            let r = next();
+            let client = !rng.next().is_multiple_of(3);
+            let r = rng.next();
             let len = match r % 8 {
                 0 => 0,
                 1 => 1 + (r >> 8) as usize % 8,

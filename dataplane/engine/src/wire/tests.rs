@@ -554,23 +554,22 @@ fn no_input_panics() {
         ),
     ];
     let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
-    let mut next = || rng.next();
     for s in &samples {
         for cut in 0..=s.len() {
             let _ = parse(&s[..cut]);
         }
         for _ in 0..5000 {
             let mut f = s.clone();
-            for _ in 0..(next() % 4 + 1) {
-                let i = (next() as usize) % f.len();
-                f[i] ^= 1 << (next() % 8);
+            for _ in 0..(rng.next() % 4 + 1) {
+                let i = (rng.next() as usize) % f.len();
+                f[i] ^= 1 << (rng.next() % 8);
             }
             let _ = parse(&f);
         }
     }
     for _ in 0..5000 {
-        let len = (next() % 120) as usize;
-        let f: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let len = (rng.next() % 120) as usize;
+        let f: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         let _ = parse(&f);
     }
 }
@@ -665,7 +664,6 @@ fn plain_path_agrees_with_the_full_parser() {
         assert_eq!(parse(f), parse_full(f), "parse differs on {f:02x?}");
     };
     let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
-    let mut next = || rng.next();
     for s in &common {
         check(s);
         for cut in 0..s.len() {
@@ -692,9 +690,9 @@ fn plain_path_agrees_with_the_full_parser() {
         }
         for _ in 0..3000 {
             let mut f = s.clone();
-            for _ in 0..(next() % 3 + 1) {
-                let i = (next() as usize) % f.len();
-                f[i] ^= 1 << (next() % 8);
+            for _ in 0..(rng.next() % 3 + 1) {
+                let i = (rng.next() as usize) % f.len();
+                f[i] ^= 1 << (rng.next() % 8);
             }
             check(&f);
         }
