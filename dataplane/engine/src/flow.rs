@@ -140,19 +140,6 @@ impl FlowKey {
         self.hashed().hash
     }
 
-    /// Whether this key is the reverse of its canonical orientation ([`FlowHash::reversed`]).
-    #[inline(always)]
-    pub fn is_reversed(&self) -> bool {
-        self.hashed().reversed
-    }
-
-    /// The canonical orientation of this key, and whether it was reversed to get it.
-    #[inline(always)]
-    pub fn canonical(&self) -> (FlowKey, bool) {
-        let reversed = self.is_reversed();
-        (self.oriented(reversed), reversed)
-    }
-
     /// This key in its canonical orientation, given its [`FlowHash::reversed`] (known from the
     /// hash the caller already has).
     #[inline(always)]
@@ -275,10 +262,12 @@ mod tests {
                 family: 4,
             };
             let generic = (k.src, k.sport) > (k.dst, k.dport);
-            assert_eq!(k.hashed().reversed, generic, "{k:?}");
-            assert_eq!(k.is_reversed(), generic, "{k:?}");
+            let hashed = k.hashed();
+            assert_eq!(hashed.reversed, generic, "{k:?}");
             assert_eq!(k.hash64(), k.reversed().hash64(), "{k:?}");
-            assert_eq!(k.canonical().0, if generic { k.reversed() } else { k });
+            let canonical = k.oriented(hashed.reversed);
+            assert_eq!(canonical, if generic { k.reversed() } else { k });
+            assert!(!canonical.hashed().reversed, "{k:?}");
         }
     }
 
