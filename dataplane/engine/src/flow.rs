@@ -30,11 +30,11 @@ pub struct FlowKey {
 
 const _: () = assert!(std::mem::size_of::<FlowKey>() == 38);
 
-/// The v4-mapped form of an IPv4 address.
+/// The v4-mapped form of an IPv4 address (`::ffff:a.b.c.d`). Built as one 128-bit value: two
+/// word stores where it is written, rather than the address's four bytes one by one.
 pub const fn v4_mapped(a: [u8; 4]) -> [u8; 16] {
-    [
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3],
-    ]
+    let high = 0xffff_0000u64 | (u32::from_le_bytes(a) as u64) << 32;
+    ((high as u128) << 64).to_le_bytes()
 }
 
 fn to_bytes(ip: IpAddr) -> ([u8; 16], u8) {
@@ -85,9 +85,12 @@ pub struct FlowHash {
 /// reading back the key it has just stored, in other widths than it stored them, would wait on
 /// the store buffer.
 ///
-/// Each endpoint is 48 bits (address, port), so the ordered pair fits one multiply and one
-/// `mix`: the lower endpoint times an odd constant (a bijection), the higher one, the protocol
-/// and the family are folded in before it.
+/// Each endpoint is 48 bits (address, port), so the ordered pair fits one folded multiply: the
+/// 128-bit product of the two endpoints (the higher one with the protocol and family above
+/// it), each first xored with a constant whose top bits no endpoint has (so neither factor is
+/// ever zero), and its two halves xored together. Every bit of the result depends on every
+/// input bit (the low half of a product only on the inputs' low bits, the high half on all),
+/// as the table needs of its home bucket (low 32 bits) and tag (top 8).
 #[inline(always)]
 pub fn ipv4_hash(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> FlowHash {
     let a = (src as u64) << 16 | sport as u64;
@@ -95,8 +98,10 @@ pub fn ipv4_hash(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> FlowH
     let reversed = a > b;
     let (lo, hi) = if reversed { (b, a) } else { (a, b) };
     let tag = (proto as u64) << 48 | 4 << 56;
+    let product =
+        ((lo ^ 0x9e37_79b9_7f4a_7c15) as u128) * ((hi ^ tag ^ 0xbf58_476d_1ce4_e5b9) as u128);
     FlowHash {
-        hash: mix(lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi ^ tag),
+        hash: product as u64 ^ (product >> 64) as u64,
         reversed,
     }
 }

@@ -55,6 +55,15 @@ struct Args {
     /// beside it, so their memory per session differs).
     #[arg(long, default_value = "4", value_parser = ["4", "6"])]
     family: String,
+    /// Sessions the table holds (`session.max_sessions`); default: each run's live sessions,
+    /// a full table.
+    #[arg(long)]
+    capacity: Option<u64>,
+    /// Send each timed pass's packets in a random order (one permutation for all passes)
+    /// instead of the order their flows were opened in: traffic of many flows interleaves at
+    /// random, and a replay in the opening order may walk the table's slots in order.
+    #[arg(long)]
+    shuffle: bool,
 }
 
 fn engine_config(max_sessions: u64) -> EngineConfig {
@@ -117,6 +126,32 @@ impl Frames {
         self.lens.len()
     }
 
+    /// The same frames stored in a pseudo-random order (Fisher-Yates over xorshift64), so
+    /// that a run reads them front to back, as a NIC's fresh buffers are read, while the
+    /// sessions they hit come in no order.
+    fn shuffled(&self) -> Frames {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in (1..order.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            order.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let mut f = Frames {
+            bytes: Vec::with_capacity(self.bytes.len()),
+            lens: Vec::with_capacity(self.len()),
+            ports: Vec::with_capacity(self.len()),
+        };
+        for i in order {
+            f.bytes
+                .extend_from_slice(&self.bytes[i * STRIDE..(i + 1) * STRIDE]);
+            f.lens.push(self.lens[i]);
+            f.ports.push(self.ports[i]);
+        }
+        f
+    }
+
     fn frame(&self, i: usize) -> &[u8] {
         &self.bytes[i * STRIDE..i * STRIDE + self.lens[i] as usize]
     }
@@ -153,9 +188,11 @@ fn main() {
             IpFamily::V4
         };
         let frames = Frames::udp(n, family);
+        let shuffled = args.shuffle.then(|| frames.shuffled());
+        let timed = shuffled.as_ref().unwrap_or(&frames);
         let before = rss_bytes();
         let mut e = Engine::new(
-            engine_config(n),
+            engine_config(args.capacity.unwrap_or(n).max(n)),
             CounterBlock::standalone(),
             Arc::new(RecordRing::new(1024)),
             SCENARIO_EPOCH_NS,
@@ -166,7 +203,7 @@ fn main() {
         assert_eq!(e.active_sessions() as u64, n);
         let start = Instant::now();
         for _ in 0..args.passes {
-            let (fwd, t) = run(&mut e, &frames, now);
+            let (fwd, t) = run(&mut e, timed, now);
             assert_eq!(fwd, frames.len() as u64);
             now = t;
         }

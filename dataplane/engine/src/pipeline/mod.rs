@@ -425,12 +425,21 @@ impl Engine {
                 st.probe = StoredKey::probe(&p.key, st.hashed.reversed, st.hashed.hash);
             }
         }
-        // Stage 3: each packet in arrival order (see `packet`).
+        // Stage 3: each packet in arrival order. The common case, a packet of a live IPv4 TCP or
+        // UDP session in its candidate slot, goes straight to the session (`existing`); every
+        // other packet takes the general path (`packet`), which finds or opens its session.
+        let now_ms = self.ms(now_ns);
         let packets = parsed.iter().zip(staged.iter()).zip(frames).zip(ingress);
         for (verdict, (((p, st), frame), &port)) in verdicts.iter_mut().zip(packets) {
             *verdict = match st.parse {
                 Err(reason) => Verdict::Drop(reason),
-                Ok(()) => self.packet(now_ns, p, st, frame, port),
+                Ok(()) => match self.candidate_hit(p, st, now_ms) {
+                    Some(slot) => {
+                        let swapped = st.hashed.reversed;
+                        self.existing(slot, swapped, p, frame, port, now_ns, now_ms)
+                    }
+                    None => self.packet(now_ns, p, st, frame, port),
+                },
             };
         }
         self.scratch = scratch;
@@ -442,6 +451,29 @@ impl Engine {
             }
         }
         c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+    }
+
+    /// The session slot of a packet that needs none of `flow_packet`'s general checks: IPv4
+    /// TCP or UDP (no ICMP error to relate, no link control to pass), not a fragment, whose
+    /// session is in its candidate slot (stage 2) and has not timed out. `None` leaves the
+    /// packet to `packet`, which decides the same way for these and handles all others.
+    #[inline(always)]
+    fn candidate_hit(&self, p: &Parsed, st: &Staged, now_ms: u32) -> Option<u32> {
+        let common = p.kind == Kind::Ip
+            && p.key.family == 4
+            && !p.frag.is_fragment
+            && (p.key.proto == PROTO_UDP || p.key.proto == PROTO_TCP);
+        let slot = st.candidate.filter(|_| common)?;
+        (*self.table.key(slot) == st.probe && !self.timed_out(slot, now_ms)).then_some(slot)
+    }
+
+    /// Whether the live session in `slot` saw no packet for longer than its timeout (the wheel
+    /// has not reached it yet): it ages out on this packet's arrival.
+    #[inline(always)]
+    fn timed_out(&self, slot: u32, now_ms: u32) -> bool {
+        let session = self.table.value(slot);
+        let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
+        idle_ns > session.timeout_ns(&self.cfg.timeouts)
     }
 
     /// One parsed packet of the burst.
@@ -489,10 +521,7 @@ impl Engine {
         let swapped = st.hashed.reversed;
         let now_ms = self.ms(now_ns);
         if let Some(slot) = self.find(st.candidate, st.hashed.hash, &st.probe, &p.key, swapped) {
-            let session = self.table.value(slot);
-            let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
-            if idle_ns > session.timeout_ns(&self.cfg.timeouts) {
-                // Aging by packet arrival: the session timed out before the wheel reached it.
+            if self.timed_out(slot, now_ms) {
                 self.end(slot, EndReason::AgedOut, now_ns);
             } else {
                 return self.existing(slot, swapped, p, frame, ingress, now_ns, now_ms);
@@ -510,8 +539,10 @@ impl Engine {
         )
     }
 
-    /// A packet of an existing session.
-    #[inline]
+    /// A packet of an existing session. Inlined where it is called (stage 3's common case and
+    /// `flow_packet`): a UDP packet's whole work is the few lines here; TCP's tracker, app-ID
+    /// and a refused flow's drop are calls.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn existing(
         &mut self,
@@ -523,26 +554,57 @@ impl Engine {
         now_ns: u64,
         now_ms: u32,
     ) -> Verdict {
-        let len = frame.len();
-        if self.table.value(slot).has(sf::DISCARD) {
-            // A refused flow's retransmissions: dropped fast, logged once already.
-            let action = Action::ALL[self.table.value(slot).pending_end as usize];
-            self.enforce(action, p, frame, ingress, now_ns, true);
-            return Verdict::Drop(DropReason::Policy);
-        }
         let session = self.table.value_mut(slot);
+        if session.has(sf::DISCARD) {
+            return self.discarded(slot, p, frame, ingress, now_ns);
+        }
         let dir = if swapped == session.has(sf::CLIENT_IS_DST) {
             Dir::ClientToServer
         } else {
             Dir::ServerToClient
         };
-        if session.kind != SessionKind::Tcp {
-            session.count(dir, len, now_ms);
-            if !session.has(sf::APP_DECIDED) && p.payload_len > 0 {
-                return self.identify(slot, dir, p, frame, ingress, now_ns);
-            }
-            return Verdict::Forward;
+        if session.kind == SessionKind::Tcp {
+            return self.existing_tcp(slot, dir, swapped, p, frame, ingress, now_ns, now_ms);
         }
+        session.count(dir, frame.len(), now_ms);
+        if !session.has(sf::APP_DECIDED) && p.payload_len > 0 {
+            return self.identify(slot, dir, p, frame, ingress, now_ns);
+        }
+        Verdict::Forward
+    }
+
+    /// A packet of a refused flow (a discard entry): its retransmissions are dropped fast,
+    /// logged once already.
+    #[inline(never)]
+    fn discarded(
+        &mut self,
+        slot: u32,
+        p: &Parsed,
+        frame: &[u8],
+        ingress: u8,
+        now_ns: u64,
+    ) -> Verdict {
+        let action = Action::ALL[self.table.value(slot).pending_end as usize];
+        self.enforce(action, p, frame, ingress, now_ns, true);
+        Verdict::Drop(DropReason::Policy)
+    }
+
+    /// A packet of an existing TCP session, going `dir`: the tracker decides.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn existing_tcp(
+        &mut self,
+        slot: u32,
+        dir: Dir,
+        swapped: bool,
+        p: &Parsed,
+        frame: &[u8],
+        ingress: u8,
+        now_ns: u64,
+        now_ms: u32,
+    ) -> Verdict {
+        let len = frame.len();
+        let session = self.table.value_mut(slot);
         let verdict = session.tcp.on_segment(dir, &segment(p), &self.cfg.tcp);
         if verdict.forwards() {
             session.count(dir, len, now_ms);

@@ -26,6 +26,12 @@ fn be32(b: [u8; 4]) -> u32 {
     u32::from_be_bytes(b)
 }
 
+/// The four bytes at `at` (a constant offset inside the header: one load, no check left).
+#[inline(always)]
+fn four(h: &[u8], at: usize) -> [u8; 4] {
+    h[at..at + 4].try_into().unwrap_or_default()
+}
+
 /// Parses `frame` into `p` if it is the common case and valid, and returns its key's hash
 /// (computed from the fields in hand); `None` leaves `p` untouched and the frame to the full
 /// parser.
@@ -42,8 +48,7 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
     if be16([h[L3 + 6], h[L3 + 7]]) & 0x3fff != 0 || end > frame.len() || end > u16::MAX as usize {
         return None;
     }
-    let src = [h[L3 + 12], h[L3 + 13], h[L3 + 14], h[L3 + 15]];
-    let dst = [h[L3 + 16], h[L3 + 17], h[L3 + 18], h[L3 + 19]];
+    let (src, dst) = (four(h, L3 + 12), four(h, L3 + 16));
     // The full parser's address checks: multicast, reserved or broadcast sources, the
     // unspecified source (allowed only for DHCP there), land attacks. Any of them: its call.
     if src[0] >= 224 || src == [0; 4] || src == dst {
@@ -85,8 +90,8 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
             }
             let mut tcp = TcpInfo {
                 flags: t[13],
-                seq: be32([t[4], t[5], t[6], t[7]]),
-                ack: be32([t[8], t[9], t[10], t[11]]),
+                seq: be32(four(t, 4)),
+                ack: be32(four(t, 8)),
                 window: be16([t[14], t[15]]),
                 ..TcpInfo::default()
             };
