@@ -4,13 +4,15 @@
 //! - [`prefetch`]: the engine works on bursts in stages (parse and hash all packets, prefetch
 //!   their index buckets, then their sessions, then process them) so that the cache misses of
 //!   one packet overlap the work on the others.
-//! - [`advise_huge_pages`]: the session slab and index are large (120 MB for 1M sessions) and
-//!   probed at random; on 4 KiB pages nearly every probe also misses the TLB. Asking for
-//!   transparent huge pages (2 MiB) removes most of those page walks where the kernel allows it
-//!   (`/sys/kernel/mm/transparent_hugepage/enabled` = `always` or `madvise`).
+//! - [`HugeArray`]: the session slab and index are large (120 MB for 1M sessions) and probed at
+//!   random; on 4 KiB pages nearly every probe also misses the TLB. They are allocated on 2 MiB
+//!   boundaries and advised for transparent huge pages, which removes most of those page walks
+//!   where the kernel allows it (`/sys/kernel/mm/transparent_hugepage/enabled` = `always` or
+//!   `madvise`).
 //!
-//! Both need `unsafe` calls (an intrinsic taking a raw pointer, a libc call); they live under
-//! `bindings/` with the project's other `unsafe` edges and are safe to call.
+//! Both need `unsafe` code (an intrinsic taking a raw pointer; an aligned allocation and a libc
+//! call); they live under `bindings/` with the project's other `unsafe` edges and are safe to
+//! use.
 #![no_std]
 
 /// Hints that the cache line holding `value` will be read soon.
@@ -51,24 +53,124 @@ fn prefetch_line(address: usize) {
 
 const HUGE_PAGE: usize = 2 << 20;
 
-/// Asks the kernel to back the whole 2 MiB pages inside `memory` with transparent huge pages.
-/// Call it on a fresh allocation before touching it. Best effort: a kernel that refuses (THP
-/// `never`, no support) leaves the memory as it was; returns whether the kernel accepted.
-pub fn advise_huge_pages<T>(memory: &[T]) -> bool {
-    let start = memory.as_ptr() as usize;
-    let end = start + core::mem::size_of_val(memory);
-    let first = start.next_multiple_of(HUGE_PAGE);
-    let last = end - end % HUGE_PAGE;
-    if last <= first {
-        return false;
+extern crate alloc;
+
+use alloc::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use core::ops::{Deref, DerefMut};
+use core::ptr::NonNull;
+
+/// A fixed-length array on memory that starts on a 2 MiB boundary, advised for transparent
+/// huge pages before it is first touched: every byte of it can then be on huge pages. (A `Vec`
+/// of the same size starts wherever the allocator puts it: the part before its first 2 MiB
+/// boundary, up to 2 MiB of a table probed at random, stays on 4 KiB pages, and each probe
+/// there may miss the TLB.) Allocated once, never grown; freed when dropped.
+pub struct HugeArray<T: Copy> {
+    ptr: NonNull<T>,
+    len: usize,
+}
+
+// SAFETY: a `HugeArray` owns its elements as a `Vec` would; sending or sharing it is as safe
+// as sending or sharing `T`s.
+unsafe impl<T: Copy + Send> Send for HugeArray<T> {}
+// SAFETY: as above; `&HugeArray` gives only `&[T]`.
+unsafe impl<T: Copy + Sync> Sync for HugeArray<T> {}
+
+impl<T: Copy> HugeArray<T> {
+    /// `len` elements, element `i` set to `fill(i)`. Aborts when out of memory, as `Vec` does.
+    pub fn new(len: usize, mut fill: impl FnMut(usize) -> T) -> Self {
+        let layout = Self::layout(len);
+        if layout.size() == 0 {
+            return HugeArray {
+                ptr: NonNull::dangling(),
+                len,
+            };
+        }
+        // SAFETY: the layout has a non-zero size (checked above).
+        let raw = unsafe { alloc(layout) } as *mut T;
+        let Some(ptr) = NonNull::new(raw) else {
+            handle_alloc_error(layout)
+        };
+        if layout.align() >= HUGE_PAGE {
+            // SAFETY: madvise(MADV_HUGEPAGE) on memory this allocation owns (its whole 2 MiB
+            // pages: the start is aligned); it changes only how the kernel backs the pages.
+            // Best effort: a kernel that refuses leaves 4 KiB pages.
+            unsafe {
+                libc::madvise(
+                    raw as *mut libc::c_void,
+                    layout.size() - layout.size() % HUGE_PAGE,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+        for i in 0..len {
+            // SAFETY: `i < len`, inside the allocation; `write` does not read or drop the
+            // uninitialised element it replaces.
+            unsafe { raw.add(i).write(fill(i)) };
+        }
+        HugeArray { ptr, len }
     }
-    // SAFETY: madvise(MADV_HUGEPAGE) changes only how the kernel backs the pages of a range we
-    // own (inside `memory`); it never changes their contents or invalidates the mapping.
-    unsafe {
-        libc::madvise(
-            first as *mut libc::c_void,
-            last - first,
-            libc::MADV_HUGEPAGE,
-        ) == 0
+
+    /// Arrays of a huge page or more start on a huge page; smaller ones (a test's table) are
+    /// laid out as a `Vec` would be. The size is not rounded up: a huge page is resident
+    /// whole, so the tail after the last whole one stays on small pages.
+    fn layout(len: usize) -> Layout {
+        let size = core::mem::size_of::<T>()
+            .checked_mul(len)
+            .expect("array size fits usize");
+        let align = if size >= HUGE_PAGE {
+            HUGE_PAGE.max(core::mem::align_of::<T>())
+        } else {
+            core::mem::align_of::<T>()
+        };
+        Layout::from_size_align(size, align).expect("valid layout")
+    }
+}
+
+impl<T: Copy> Deref for HugeArray<T> {
+    type Target = [T];
+    #[inline(always)]
+    fn deref(&self) -> &[T] {
+        // SAFETY: `ptr` holds `len` initialised elements (or is dangling with a zero size),
+        // owned by `self`.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T: Copy> DerefMut for HugeArray<T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; `&mut self` gives exclusive access.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T: Copy> Drop for HugeArray<T> {
+    fn drop(&mut self) {
+        let layout = Self::layout(self.len);
+        if layout.size() != 0 {
+            // SAFETY: allocated in `new` with this very layout; `T: Copy` has no drop glue.
+            unsafe { dealloc(self.ptr.as_ptr() as *mut u8, layout) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn huge_arrays_start_on_a_huge_page_and_hold_their_elements() {
+        for len in [0usize, 1, 1000, (3 << 20) / 8] {
+            let mut a = HugeArray::new(len, |i| i as u64 * 3);
+            assert_eq!(a.len(), len);
+            let huge = len * 8 >= HUGE_PAGE;
+            assert!(!huge || (a.as_ptr() as usize).is_multiple_of(HUGE_PAGE));
+            assert!(a.iter().enumerate().all(|(i, &v)| v == i as u64 * 3));
+            if let Some(last) = a.last_mut() {
+                *last = 7;
+            }
+            assert!(len == 0 || a[len - 1] == 7);
+        }
     }
 }

@@ -34,7 +34,7 @@
 //! ([`TableKey::free_link`]): no side array, no bytes per session beyond the entry and the
 //! index.
 
-use synwall_hints::{advise_huge_pages, prefetch, prefetch_both};
+use synwall_hints::{prefetch, prefetch_both, HugeArray};
 
 /// A session's name: slot number and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,13 +105,13 @@ pub const fn index_buckets(capacity: u32) -> usize {
 }
 
 /// Fixed-capacity table of `V` keyed by `K`.
-pub struct SessionTable<K, V> {
-    entries: Vec<Entry<K, V>>,
+pub struct SessionTable<K: Copy, V: Copy> {
+    entries: HugeArray<Entry<K, V>>,
     /// First free slot (`NO_SLOT` when full); the list is threaded through the free keys and
     /// used as a stack (recently freed slots are warm in cache).
     free_head: u32,
     free_count: u32,
-    buckets: Vec<u32>,
+    buckets: HugeArray<u32>,
     /// The key's hash, for deletion's back-shift (the index stores no hashes). Only its low 32
     /// bits are used (they pick the home bucket).
     hash_fn: fn(&K) -> u64,
@@ -122,7 +122,7 @@ fn tag_of(hash: u64) -> u32 {
     ((hash >> 56) as u32) << SLOT_BITS
 }
 
-impl<K: TableKey, V: Default> SessionTable<K, V> {
+impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     /// A table of `capacity` sessions (at most [`MAX_CAPACITY`]), all memory allocated now.
     /// `hash_fn` must agree with the hash the caller passes to `lookup`/`insert` in its low 32
     /// bits.
@@ -131,24 +131,18 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
             capacity <= MAX_CAPACITY,
             "a session table holds at most {MAX_CAPACITY} sessions (config validation caps it)"
         );
-        let cap = capacity as usize;
-        // The slab and the index are probed at random: ask for huge pages before the first
-        // touch (see `synwall_hints`), so allocate, advise, then fill. (`vec![0; n]` is not
-        // enough: from a thread's malloc arena the zeroing touches the pages first.)
-        let mut entries = Vec::with_capacity(cap);
-        advise_huge_pages(entries.spare_capacity_mut());
-        entries.extend((0..capacity).map(|slot| Entry {
-            key: K::free_link(if slot + 1 < capacity {
-                slot + 1
+        // The slab and the index are probed at random: on huge pages, allocated and advised
+        // before the first touch (see `synwall_hints::HugeArray`).
+        let entries = HugeArray::new(capacity as usize, |slot| Entry {
+            key: K::free_link(if slot as u32 + 1 < capacity {
+                slot as u32 + 1
             } else {
                 NO_SLOT
             }),
             generation: 0,
             value: V::default(),
-        }));
-        let mut buckets = Vec::with_capacity(index_buckets(capacity));
-        advise_huge_pages(buckets.spare_capacity_mut());
-        buckets.resize(index_buckets(capacity), EMPTY);
+        });
+        let buckets = HugeArray::new(index_buckets(capacity), |_| EMPTY);
         SessionTable {
             entries,
             free_head: if capacity > 0 { 0 } else { NO_SLOT },
@@ -394,7 +388,7 @@ impl<K: TableKey, V: Default> SessionTable<K, V> {
     pub fn check_index(&self) -> Result<(), String> {
         let mut seen = vec![false; self.entries.len()];
         let mut used = 0;
-        for &b in &self.buckets {
+        for &b in self.buckets.iter() {
             if b == EMPTY {
                 continue;
             }
