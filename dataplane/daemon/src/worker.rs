@@ -212,10 +212,10 @@ impl Worker {
         }
         let mut verdicts = [Verdict::Forward; BURST_MAX];
         if !self.passthrough {
-            let mut frames: [&[u8]; BURST_MAX] = [&[]; BURST_MAX];
-            for (i, frame) in frames.iter_mut().enumerate().take(n) {
-                *frame = rx.data(i);
-            }
+            // Each element written once (an empty array filled afterwards costs a second pass
+            // over all BURST_MAX of them, every burst).
+            let frames: [&[u8]; BURST_MAX] =
+                std::array::from_fn(|i| if i < n { rx.data(i) } else { &[] });
             self.engine
                 .process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
         }

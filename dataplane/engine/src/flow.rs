@@ -93,6 +93,23 @@ pub struct FlowHash {
 /// as the table needs of its home bucket (low 32 bits) and tag (top 8).
 #[inline(always)]
 pub fn ipv4_hash(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> FlowHash {
+    ipv4_flow(src, dst, sport, dport, proto).0
+}
+
+/// An IPv4 flow in its canonical orientation, as the common parse path holds it in registers:
+/// the two endpoints as 48-bit values (address, big-endian, above the port), the lower one
+/// (the canonical source) first, and the protocol. The engine builds its table key from it
+/// without reading back the parse result it has just stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct V4Flow {
+    pub lo: u64,
+    pub hi: u64,
+    pub proto: u8,
+}
+
+/// [`ipv4_hash`], and the flow in canonical orientation.
+#[inline(always)]
+pub fn ipv4_flow(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> (FlowHash, V4Flow) {
     let a = (src as u64) << 16 | sport as u64;
     let b = (dst as u64) << 16 | dport as u64;
     let reversed = a > b;
@@ -100,10 +117,11 @@ pub fn ipv4_hash(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> FlowH
     let tag = (proto as u64) << 48 | 4 << 56;
     let product =
         ((lo ^ 0x9e37_79b9_7f4a_7c15) as u128) * ((hi ^ tag ^ 0xbf58_476d_1ce4_e5b9) as u128);
-    FlowHash {
+    let hashed = FlowHash {
         hash: product as u64 ^ (product >> 64) as u64,
         reversed,
-    }
+    };
+    (hashed, V4Flow { lo, hi, proto })
 }
 
 #[inline(always)]

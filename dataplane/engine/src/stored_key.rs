@@ -17,7 +17,7 @@
 //! IPv6 sessions reaches new peaks (pushes within reserved capacity: never a reallocation);
 //! freed pairs are reused first, their list threaded through the pairs themselves.
 
-use crate::flow::{v4_mapped, FlowKey};
+use crate::flow::{v4_mapped, FlowKey, V4Flow};
 use crate::table::TableKey;
 
 /// See the module documentation. `family` 0 marks a free table slot, whose `a` holds the next
@@ -91,6 +91,20 @@ impl StoredKey {
             dport,
             proto: key.proto,
             family: key.family,
+        }
+    }
+
+    /// The probe (the stored key) of an IPv4 flow given in canonical orientation, as the
+    /// parser's common path computed it: equal to [`Self::probe`] of the parsed key.
+    #[inline(always)]
+    pub fn canonical_v4(flow: &V4Flow) -> StoredKey {
+        StoredKey {
+            a: ((flow.lo >> 16) as u32).to_be_bytes(),
+            b: ((flow.hi >> 16) as u32).to_be_bytes(),
+            sport: flow.lo as u16,
+            dport: flow.hi as u16,
+            proto: flow.proto,
+            family: 4,
         }
     }
 

@@ -16,7 +16,7 @@ mod plain;
 #[cfg(test)]
 mod tests;
 
-use crate::flow::{FlowHash, FlowKey};
+use crate::flow::{FlowHash, FlowKey, V4Flow};
 use crate::reasons::DropReason;
 
 pub use l4::{flag_code, FlagCode};
@@ -142,11 +142,21 @@ pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
 /// takes a straight-line path (`plain.rs`) with the same result.
 #[inline(always)]
 pub fn parse_hashed(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason> {
-    if let Some(hashed) = plain::parse(frame, p) {
-        return Ok(hashed);
+    parse_staged(frame, p).map(|(hashed, _)| hashed)
+}
+
+/// [`parse_hashed`], and for the common frame (untagged IPv4 TCP or UDP, not a fragment: the
+/// straight-line path) the flow in canonical orientation, from the values that path holds.
+#[inline(always)]
+pub fn parse_staged(
+    frame: &[u8],
+    p: &mut Parsed,
+) -> Result<(FlowHash, Option<V4Flow>), DropReason> {
+    if let Some((hashed, flow)) = plain::parse(frame, p) {
+        return Ok((hashed, Some(flow)));
     }
     parse_full_into(frame, p)?;
-    Ok(p.key.hashed())
+    Ok((p.key.hashed(), None))
 }
 
 /// [`parse`] without the straight-line path for the common frame: every frame through the

@@ -9,7 +9,7 @@
 //! parser's: the `parse` fuzz target and `tests.rs` compare the two on every input they make.
 
 use super::{l4, FragInfo, Kind, Parsed, TcpInfo, ETHERTYPE_IPV4};
-use crate::flow::{ipv4_hash, v4_mapped, FlowHash, FlowKey, PROTO_TCP, PROTO_UDP};
+use crate::flow::{ipv4_flow, v4_mapped, FlowHash, FlowKey, V4Flow, PROTO_TCP, PROTO_UDP};
 
 const L3: usize = 14;
 const L4: usize = L3 + 20;
@@ -32,11 +32,11 @@ fn four(h: &[u8], at: usize) -> [u8; 4] {
     h[at..at + 4].try_into().unwrap_or_default()
 }
 
-/// Parses `frame` into `p` if it is the common case and valid, and returns its key's hash
-/// (computed from the fields in hand); `None` leaves `p` untouched and the frame to the full
-/// parser.
+/// Parses `frame` into `p` if it is the common case and valid, and returns its key's hash and
+/// its flow in canonical orientation (computed from the fields in hand); `None` leaves `p`
+/// untouched and the frame to the full parser.
 #[inline(always)]
-pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<FlowHash> {
+pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow)> {
     let h = frame.first_chunk::<L4>()?;
     if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
         return None;
@@ -116,7 +116,7 @@ struct Ip {
     id: u16,
 }
 
-/// Writes the result whole and returns the key's hash.
+/// Writes the result whole and returns the key's hash and canonical flow.
 #[inline(always)]
 fn write(
     p: &mut Parsed,
@@ -125,7 +125,7 @@ fn write(
     tcp: TcpInfo,
     payload_offset: usize,
     payload_end: usize,
-) -> FlowHash {
+) -> (FlowHash, V4Flow) {
     *p = Parsed {
         kind: Kind::Ip,
         ethertype: ETHERTYPE_IPV4,
@@ -157,7 +157,7 @@ fn write(
             id: ip.id as u32,
         },
     };
-    ipv4_hash(
+    ipv4_flow(
         u32::from_be_bytes(ip.src),
         u32::from_be_bytes(ip.dst),
         sport,

@@ -652,13 +652,18 @@ fn plain_path_agrees_with_the_full_parser() {
     let mut taken = 0;
     let mut check = |f: &[u8]| {
         let mut p = Parsed::default();
-        if let Some(hashed) = plain::parse(f, &mut p) {
+        if let Some((hashed, flow)) = plain::parse(f, &mut p) {
             taken += 1;
             assert_eq!(Ok(p), parse_full(f), "plain path differs on {f:02x?}");
             assert_eq!(
                 hashed,
                 p.key.hashed(),
                 "plain path's hash differs on {f:02x?}"
+            );
+            assert_eq!(
+                crate::stored_key::StoredKey::canonical_v4(&flow),
+                crate::stored_key::StoredKey::probe(&p.key, hashed.reversed, hashed.hash),
+                "plain path's flow differs on {f:02x?}"
             );
         }
         assert_eq!(parse(f), parse_full(f), "parse differs on {f:02x?}");
