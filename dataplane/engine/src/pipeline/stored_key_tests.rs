@@ -1,12 +1,14 @@
 //! The table's compact keys through the engine: IPv4 and IPv6 flows side by side, answered,
 //! aged out and replaced, with every live slot's flow key read back and the IPv6 address
-//! pairs given back and reused.
+//! pairs given back and reused; and a session found timed out by its own next packet.
 
 use std::collections::HashSet;
 
 use crate::flow::{FlowKey, PROTO_UDP};
 use crate::pipeline::test_engine::test_engine;
 use crate::pipeline::{Engine, Verdict};
+use crate::reasons::EndReason;
+use crate::stats::WorkerBlock;
 
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
@@ -115,4 +117,40 @@ fn ipv4_and_ipv6_flows_share_the_table_and_give_back_their_keys() {
         250 * 32,
         "freed pairs are reused before the store grows"
     );
+}
+
+/// A session whose timeout passed before the wheel reached it ends `aged-out` when its next
+/// packet arrives, and that packet opens a new session: stage 3's straight path (IPv4, the
+/// session in its candidate slot) never serves a timed-out session; the general path (IPv6
+/// here) ages it out the same way.
+#[test]
+fn a_timed_out_session_ends_on_its_next_packet_which_opens_a_new_one() {
+    for n in [0, 1] {
+        let (mut e, counters) = test_engine(CONFIG, T0, |cfg| cfg.capacity = 64);
+        let k = flow(0, n);
+        assert_eq!(e.process(T0, &udp(&k), TRUST), Verdict::Forward);
+        assert_eq!(
+            e.process(T0 + S, &udp(&k.reversed()), UNTRUST),
+            Verdict::Forward
+        );
+        let slot = e.sessions().live_slots().next().expect("one session");
+        let before = e.sessions().handle(slot).expect("live");
+        // 31 s of silence after the answer (UDP times out after 30), and no `expire` call.
+        assert_eq!(e.process(T0 + 32 * S, &udp(&k), TRUST), Verdict::Forward);
+        let c = counters.view();
+        assert_eq!(
+            c.get(WorkerBlock::ENDS + EndReason::AgedOut.index()),
+            1,
+            "{k}"
+        );
+        assert_eq!(c.get(WorkerBlock::SESSIONS_CREATED), 2, "{k}");
+        assert_eq!(e.active_sessions(), 1);
+        assert!(!e.sessions().is_current(before), "the old session is gone");
+        // Within its timeout the new session carries on.
+        assert_eq!(
+            e.process(T0 + 40 * S, &udp(&k.reversed()), UNTRUST),
+            Verdict::Forward
+        );
+        assert_eq!(c.get(WorkerBlock::SESSIONS_CREATED), 2, "{k}");
+    }
 }
