@@ -80,22 +80,6 @@ pub struct FlowHash {
     pub reversed: bool,
 }
 
-/// [`FlowKey::hashed`] of an IPv4 flow, from its fields as read off the wire (addresses as
-/// big-endian words). The parser's common path calls it with the values it holds in registers:
-/// reading back the key it has just stored, in other widths than it stored them, would wait on
-/// the store buffer.
-///
-/// Each endpoint is 48 bits (address, port), so the ordered pair fits one folded multiply: the
-/// 128-bit product of the two endpoints (the higher one with the protocol and family above
-/// it), each first xored with a constant whose top bits no endpoint has (so neither factor is
-/// ever zero), and its two halves xored together. Every bit of the result depends on every
-/// input bit (the low half of a product only on the inputs' low bits, the high half on all),
-/// as the table needs of its home bucket (low 32 bits) and tag (top 8).
-#[inline(always)]
-pub fn ipv4_hash(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> FlowHash {
-    ipv4_flow(src, dst, sport, dport, proto).0
-}
-
 /// An IPv4 flow in its canonical orientation, as the common parse path holds it in registers:
 /// the two endpoints as 48-bit values (address, big-endian, above the port), the lower one
 /// (the canonical source) first, and the protocol. The engine builds its table key from it
@@ -107,7 +91,17 @@ pub struct V4Flow {
     pub proto: u8,
 }
 
-/// [`ipv4_hash`], and the flow in canonical orientation.
+/// [`FlowKey::hashed`] of an IPv4 flow, and the flow in canonical orientation ([`V4Flow`]),
+/// from its fields as read off the wire (addresses as big-endian words). The parser's common
+/// path calls it with the values it holds in registers: reading back the key it has just
+/// stored, in other widths than it stored them, would wait on the store buffer.
+///
+/// Each endpoint is 48 bits (address, port), so the ordered pair fits one folded multiply: the
+/// 128-bit product of the two endpoints (the higher one with the protocol and family above
+/// it), each first xored with a constant whose top bits no endpoint has (so neither factor is
+/// ever zero), and its two halves xored together. Every bit of the result depends on every
+/// input bit (the low half of a product only on the inputs' low bits, the high half on all),
+/// as the table needs of its home bucket (low 32 bits) and tag (top 8).
 #[inline(always)]
 pub fn ipv4_flow(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> (FlowHash, V4Flow) {
     let a = (src as u64) << 16 | sport as u64;
@@ -174,19 +168,20 @@ impl FlowKey {
         }
     }
 
-    /// Hash and orientation. IPv4: [`ipv4_hash`]; IPv6: the endpoints hashed separately and
+    /// Hash and orientation. IPv4: [`ipv4_flow`]; IPv6: the endpoints hashed separately and
     /// combined with a commutative sum before a final mix, the addresses compared whole. No
     /// allocation.
     #[inline(always)]
     pub fn hashed(&self) -> FlowHash {
         if self.family == 4 {
-            return ipv4_hash(
+            return ipv4_flow(
                 v4_word(&self.src),
                 v4_word(&self.dst),
                 self.sport,
                 self.dport,
                 self.proto,
-            );
+            )
+            .0;
         }
         let a = endpoint(&self.src, self.sport);
         let b = endpoint(&self.dst, self.dport);

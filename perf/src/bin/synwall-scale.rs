@@ -28,6 +28,7 @@ use synwall_engine::records::RecordRing;
 use synwall_engine::stats::CounterBlock;
 use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto};
 use synwall_perf::gen::packet::CLIENT_MAC;
+use synwall_perf::gen::rng::SplitMix64;
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
 use synwall_perf::gen::IpFamily;
 
@@ -126,17 +127,14 @@ impl Frames {
         self.lens.len()
     }
 
-    /// The same frames stored in a pseudo-random order (Fisher-Yates over xorshift64), so
-    /// that a run reads them front to back, as a NIC's fresh buffers are read, while the
-    /// sessions they hit come in no order.
+    /// The same frames stored in a pseudo-random order (Fisher-Yates over the generator's
+    /// seeded `SplitMix64`), so that a run reads them front to back, as a NIC's fresh buffers
+    /// are read, while the sessions they hit come in no order.
     fn shuffled(&self) -> Frames {
         let mut order: Vec<usize> = (0..self.len()).collect();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = SplitMix64::new(1);
         for i in (1..order.len()).rev() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            order.swap(i, (x % (i as u64 + 1)) as usize);
+            order.swap(i, rng.uniform_below(i as u64 + 1) as usize);
         }
         let mut f = Frames {
             bytes: Vec::with_capacity(self.bytes.len()),

@@ -132,21 +132,15 @@ pub struct Parsed {
 /// Parses a frame. Never panics; allocates nothing.
 pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
     let mut p = Parsed::default();
-    parse_hashed(frame, &mut p)?;
+    parse_staged(frame, &mut p)?;
     Ok(p)
 }
 
-/// Parses a frame into `p` and returns its key's hash and orientation (`p.key.hashed()`),
-/// for callers that keep an array of results: the engine's burst stage writes in place instead
-/// of moving a ~140-byte result per packet. The common frame (untagged IPv4, TCP or UDP)
-/// takes a straight-line path (`plain.rs`) with the same result.
-#[inline(always)]
-pub fn parse_hashed(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason> {
-    parse_staged(frame, p).map(|(hashed, _)| hashed)
-}
-
-/// [`parse_hashed`], and for the common frame (untagged IPv4 TCP or UDP, not a fragment: the
-/// straight-line path) the flow in canonical orientation, from the values that path holds.
+/// Parses a frame into `p` and returns its key's hash and orientation (`p.key.hashed()`), for
+/// callers that keep an array of results: the engine's burst stage writes in place instead of
+/// moving a ~140-byte result per packet. The common frame (untagged IPv4 TCP or UDP, not a
+/// fragment) takes a straight-line path (`plain.rs`) with the same result, and also returns its
+/// flow in canonical orientation, from the values that path holds.
 #[inline(always)]
 pub fn parse_staged(
     frame: &[u8],
