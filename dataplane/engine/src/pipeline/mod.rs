@@ -196,6 +196,9 @@ struct Staged {
     common: bool,
     /// The slot stage 2's index walk found: the likely session.
     candidate: Option<u32>,
+    /// Stage 1 left the packet's parse result unwritten (a common UDP frame): see
+    /// [`ParsedRef`].
+    deferred: bool,
 }
 
 impl Default for Staged {
@@ -206,6 +209,37 @@ impl Default for Staged {
             probe: StoredKey::default(),
             common: false,
             candidate: None,
+            deferred: false,
+        }
+    }
+}
+
+/// A packet's parse result as stage 3 hands it on: ready, or deferred by stage 1 (a common UDP
+/// frame, whose straight path to its session reads nothing from it) and written from the frame
+/// by the first branch that needs it ([`ParsedRef::get`]).
+enum ParsedRef<'a> {
+    Ready(&'a Parsed),
+    Deferred { p: &'a mut Parsed, frame: &'a [u8] },
+}
+
+impl<'a> ParsedRef<'a> {
+    #[inline(always)]
+    fn new(p: &'a mut Parsed, frame: &'a [u8], deferred: bool) -> Self {
+        if deferred {
+            ParsedRef::Deferred { p, frame }
+        } else {
+            ParsedRef::Ready(p)
+        }
+    }
+
+    #[inline(always)]
+    fn get(self) -> &'a Parsed {
+        match self {
+            ParsedRef::Ready(p) => p,
+            ParsedRef::Deferred { p, frame } => {
+                wire::materialise(frame, p);
+                p
+            }
         }
     }
 }
@@ -415,11 +449,12 @@ impl Engine {
         // written in place and borrowed below, never moved (a parse result is ~140 bytes).
         for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
             st.parse = match wire::parse_staged(frame, p) {
-                Ok((hashed, flow)) => {
-                    st.hashed = hashed;
-                    self.table.prefetch_index(hashed.hash);
-                    st.common = flow.is_some();
-                    if let Some(flow) = flow {
+                Ok(scanned) => {
+                    st.hashed = scanned.hashed;
+                    self.table.prefetch_index(scanned.hashed.hash);
+                    st.common = scanned.flow.is_some();
+                    st.deferred = scanned.deferred;
+                    if let Some(flow) = scanned.flow {
                         st.probe = StoredKey::canonical_v4(&flow);
                     }
                     Ok(())
@@ -444,8 +479,13 @@ impl Engine {
         // UDP session in its candidate slot, goes straight to the session (`existing`); every
         // other packet takes the general path (`packet`), which finds or opens its session.
         let now_ms = self.ms(now_ns);
-        let packets = parsed.iter().zip(staged.iter()).zip(frames).zip(ingress);
+        let packets = parsed
+            .iter_mut()
+            .zip(staged.iter())
+            .zip(frames)
+            .zip(ingress);
         for (verdict, (((p, st), frame), &port)) in verdicts.iter_mut().zip(packets) {
+            let p = ParsedRef::new(p, frame, st.deferred);
             *verdict = match st.parse {
                 Err(reason) => Verdict::Drop(reason),
                 Ok(()) => match self.candidate_hit(st, now_ms) {
@@ -453,7 +493,7 @@ impl Engine {
                         let swapped = st.hashed.reversed;
                         self.existing(slot, swapped, p, frame, port, now_ns, now_ms)
                     }
-                    None => self.packet(now_ns, p, st, frame, port),
+                    None => self.packet(now_ns, p.get(), st, frame, port),
                 },
             };
         }
@@ -536,7 +576,15 @@ impl Engine {
             if self.timed_out(slot, now_ms) {
                 self.end(slot, EndReason::AgedOut, now_ns);
             } else {
-                return self.existing(slot, swapped, p, frame, ingress, now_ns, now_ms);
+                return self.existing(
+                    slot,
+                    swapped,
+                    ParsedRef::Ready(p),
+                    frame,
+                    ingress,
+                    now_ns,
+                    now_ms,
+                );
             }
         }
         self.open(
@@ -560,7 +608,7 @@ impl Engine {
         &mut self,
         slot: u32,
         swapped: bool,
-        p: &Parsed,
+        p: ParsedRef<'_>,
         frame: &[u8],
         ingress: u8,
         now_ns: u64,
@@ -568,7 +616,7 @@ impl Engine {
     ) -> Verdict {
         let session = self.table.value_mut(slot);
         if session.has(sf::DISCARD) {
-            return self.discarded(slot, p, frame, ingress, now_ns);
+            return self.discarded(slot, p.get(), frame, ingress, now_ns);
         }
         let dir = if swapped == session.has(sf::CLIENT_IS_DST) {
             Dir::ClientToServer
@@ -576,11 +624,14 @@ impl Engine {
             Dir::ServerToClient
         };
         if session.kind == SessionKind::Tcp {
-            return self.existing_tcp(slot, dir, swapped, p, frame, ingress, now_ns, now_ms);
+            return self.existing_tcp(slot, dir, swapped, p.get(), frame, ingress, now_ns, now_ms);
         }
         session.count(dir, frame.len(), now_ms);
-        if !session.has(sf::APP_DECIDED) && p.payload_len > 0 {
-            return self.identify(slot, dir, p, frame, ingress, now_ns);
+        if !session.has(sf::APP_DECIDED) {
+            let p = p.get();
+            if p.payload_len > 0 {
+                return self.identify(slot, dir, p, frame, ingress, now_ns);
+            }
         }
         Verdict::Forward
     }

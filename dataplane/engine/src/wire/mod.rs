@@ -132,25 +132,55 @@ pub struct Parsed {
 /// Parses a frame. Never panics; allocates nothing.
 pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
     let mut p = Parsed::default();
-    parse_staged(frame, &mut p)?;
+    if plain::parse(frame, &mut p).is_none() {
+        parse_full_into(frame, &mut p)?;
+    }
     Ok(p)
 }
 
-/// Parses a frame into `p` and returns its key's hash and orientation (`p.key.hashed()`), for
-/// callers that keep an array of results: the engine's burst stage writes in place instead of
-/// moving a ~140-byte result per packet. The common frame (untagged IPv4 TCP or UDP, not a
-/// fragment) takes a straight-line path (`plain.rs`) with the same result, and also returns its
-/// flow in canonical orientation, from the values that path holds.
+/// What [`parse_staged`] learned of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scanned {
+    /// The flow key's hash and orientation (`p.key.hashed()`).
+    pub hashed: FlowHash,
+    /// The flow in canonical orientation, from the values the common frame's path holds
+    /// (`None`: not the common frame).
+    pub flow: Option<V4Flow>,
+    /// `p` was left unwritten (a common UDP frame); [`materialise`] writes it.
+    pub deferred: bool,
+}
+
+/// Parses a frame into `p` for callers that keep an array of results: the engine's burst stage
+/// writes in place instead of moving a ~140-byte result per packet. The common frame (untagged
+/// IPv4 TCP or UDP, not a fragment) takes a straight-line path (`plain.rs`) with the same
+/// result, and a UDP one is not written at all until [`materialise`] is called: the engine's
+/// straight path to an established UDP session needs only the hash and flow.
 #[inline(always)]
-pub fn parse_staged(
-    frame: &[u8],
-    p: &mut Parsed,
-) -> Result<(FlowHash, Option<V4Flow>), DropReason> {
-    if let Some((hashed, flow)) = plain::parse(frame, p) {
-        return Ok((hashed, Some(flow)));
+pub fn parse_staged(frame: &[u8], p: &mut Parsed) -> Result<Scanned, DropReason> {
+    if let Some((hashed, flow, deferred)) = plain::parse_or_defer(frame, p) {
+        return Ok(Scanned {
+            hashed,
+            flow: Some(flow),
+            deferred,
+        });
     }
     parse_full_into(frame, p)?;
-    Ok((p.key.hashed(), None))
+    Ok(Scanned {
+        hashed: p.key.hashed(),
+        flow: None,
+        deferred: false,
+    })
+}
+
+/// Writes the result [`parse_staged`] deferred for `frame`: the same as [`parse`]'s.
+#[inline(never)]
+pub fn materialise(frame: &[u8], p: &mut Parsed) {
+    if plain::parse(frame, p).is_none() {
+        // Not reached (the same frame took the path before); the general parser's answer is
+        // the same in any case.
+        debug_assert!(false, "materialise on a frame parse_staged did not defer");
+        let _ = parse_full_into(frame, p);
+    }
 }
 
 /// [`parse`] without the straight-line path for the common frame: every frame through the

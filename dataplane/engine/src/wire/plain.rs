@@ -37,6 +37,20 @@ fn four(h: &[u8], at: usize) -> [u8; 4] {
 /// untouched and the frame to the full parser.
 #[inline(always)]
 pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow)> {
+    scan::<false>(frame, p).map(|(hashed, flow, _)| (hashed, flow))
+}
+
+/// [`parse`], except that a UDP frame leaves `p` unwritten (the third value says so): the
+/// engine's straight path to an established UDP session reads nothing from the result, and
+/// writing it was a tenth of that packet's instructions. A caller that needs it after all runs
+/// [`parse`] again on the same frame.
+#[inline(always)]
+pub fn parse_or_defer(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow, bool)> {
+    scan::<true>(frame, p)
+}
+
+#[inline(always)]
+fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow, bool)> {
     let h = frame.first_chunk::<L4>()?;
     if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
         return None;
@@ -51,7 +65,10 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow)> {
     let (src, dst) = (four(h, L3 + 12), four(h, L3 + 16));
     // The full parser's address checks: multicast, reserved or broadcast sources, the
     // unspecified source (allowed only for DHCP there), land attacks. Any of them: its call.
-    if src[0] >= 224 || src == [0; 4] || src == dst {
+    // As words: the unspecified source wraps to the top, so one compare refuses it with the
+    // addresses from 224.0.0.0 up.
+    let (s, d) = (be32(src), be32(dst));
+    if s.wrapping_sub(1) >= 0xdfff_ffff || s == d {
         return None;
     }
     let proto = h[L3 + 9];
@@ -73,14 +90,12 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow)> {
                 return None;
             }
             let ports = (be16([u[0], u[1]]), be16([u[2], u[3]]));
-            Some(write(
-                p,
-                &ip,
-                ports,
-                TcpInfo::default(),
-                UDP_PAYLOAD,
-                L4 + len,
-            ))
+            if DEFER_UDP {
+                let (hashed, flow) = flow(&ip, ports);
+                return Some((hashed, flow, true));
+            }
+            let (hashed, flow) = write(p, &ip, ports, TcpInfo::default(), UDP_PAYLOAD, L4 + len);
+            Some((hashed, flow, false))
         }
         PROTO_TCP => {
             let t = frame.get(L4..TCP_OPTIONS)?;
@@ -100,7 +115,8 @@ pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow)> {
                 l4::tcp_options(options, &mut tcp);
             }
             let ports = (be16([t[0], t[1]]), be16([t[2], t[3]]));
-            Some(write(p, &ip, ports, tcp, L4 + doff, end))
+            let (hashed, flow) = write(p, &ip, ports, tcp, L4 + doff, end);
+            Some((hashed, flow, false))
         }
         _ => None,
     }
@@ -157,6 +173,12 @@ fn write(
             id: ip.id as u32,
         },
     };
+    flow(ip, (sport, dport))
+}
+
+/// The key's hash and canonical flow.
+#[inline(always)]
+fn flow(ip: &Ip, (sport, dport): (u16, u16)) -> (FlowHash, V4Flow) {
     ipv4_flow(
         u32::from_be_bytes(ip.src),
         u32::from_be_bytes(ip.dst),

@@ -649,7 +649,7 @@ fn plain_path_agrees_with_the_full_parser() {
             &ipv4(PROTO_UDP, [0; 4], [255; 4], &udp(68, 67, b"q")),
         ),
     ];
-    let mut taken = 0;
+    let (mut taken, mut deferred) = (0, 0);
     let mut check = |f: &[u8]| {
         let mut p = Parsed::default();
         if let Some((hashed, flow)) = plain::parse(f, &mut p) {
@@ -667,6 +667,20 @@ fn plain_path_agrees_with_the_full_parser() {
             );
         }
         assert_eq!(parse(f), parse_full(f), "parse differs on {f:02x?}");
+        // The engine's staged parse, deferred result written afterwards, is the same again.
+        let mut q = Parsed::default();
+        match parse_staged(f, &mut q) {
+            Ok(scanned) => {
+                if scanned.deferred {
+                    deferred += 1;
+                    assert_eq!(q, Parsed::default(), "deferred parse wrote on {f:02x?}");
+                    materialise(f, &mut q);
+                }
+                assert_eq!(Ok(q), parse_full(f), "staged parse differs on {f:02x?}");
+                assert_eq!(scanned.hashed, q.key.hashed(), "staged hash on {f:02x?}");
+            }
+            Err(reason) => assert_eq!(Err(reason), parse_full(f), "staged on {f:02x?}"),
+        }
     };
     let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
     for s in &common {
@@ -710,4 +724,5 @@ fn plain_path_agrees_with_the_full_parser() {
     }
     // The path is taken (the test would pass vacuously otherwise).
     assert!(taken > 5 * 1000, "plain path taken {taken} times");
+    assert!(deferred > 1000, "parse deferred {deferred} times");
 }
