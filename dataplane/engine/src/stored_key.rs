@@ -20,17 +20,17 @@
 use crate::flow::{v4_mapped, FlowKey, V4Flow};
 use crate::table::TableKey;
 
-/// See the module documentation. `family` 0 marks a free table slot, whose `a` holds the next
-/// free slot.
+/// See the module documentation. `family` 0 marks a free table slot, whose first four bytes
+/// hold the next free slot.
 #[derive(Clone, Copy, Debug, Default, Eq)]
 #[repr(C)]
 pub struct StoredKey {
-    /// IPv4: source address. IPv6: index of the address pair in the [`AddressStore`].
-    a: [u8; 4],
-    /// IPv4: destination address. IPv6: the low 32 bits of the key's hash.
-    b: [u8; 4],
-    sport: u16,
-    dport: u16,
+    /// IPv4: the flow's endpoints in canonical orientation, as [`V4Flow`] holds them (address
+    /// above port, 48 bits each): the lower in bytes 0-5, the higher in bytes 6-11, little-endian,
+    /// so that the common frame's key is two shifts of the values its hash was computed from.
+    /// IPv6: the index of the address pair in the [`AddressStore`] (bytes 0-3), the low 32 bits
+    /// of the key's hash (4-7), the source and destination ports (8-9, 10-11).
+    fields: [u8; 12],
     proto: u8,
     /// 4 or 6 (0: free slot).
     family: u8,
@@ -38,31 +38,23 @@ pub struct StoredKey {
 
 const _: () = assert!(std::mem::size_of::<StoredKey>() == 14);
 
-/// Equality as three words (addresses; ports; protocol and family) rather than field by
-/// field: every established IPv4 packet compares its probe with a stored key.
+const ENDPOINT_MASK: u64 = (1 << 48) - 1;
+
+/// Equality as three words (bytes 0-7, 8-11, protocol and family) rather than field by field:
+/// every established IPv4 packet compares its probe with a stored key.
 impl PartialEq for StoredKey {
     #[inline(always)]
     fn eq(&self, other: &Self) -> bool {
-        let words = |k: &StoredKey| {
-            (
-                u64::from(u32::from_ne_bytes(k.a)) | u64::from(u32::from_ne_bytes(k.b)) << 32,
-                u32::from(k.sport) | u32::from(k.dport) << 16,
-                u16::from(k.proto) | u16::from(k.family) << 8,
-            )
-        };
-        words(self) == words(other)
+        self.words() == other.words()
     }
 }
 
 impl TableKey for StoredKey {
     fn free_link(next: u32) -> Self {
-        StoredKey {
-            a: next.to_ne_bytes(),
-            ..StoredKey::default()
-        }
+        StoredKey::default().with_index(next)
     }
     fn next_free(&self) -> u32 {
-        u32::from_ne_bytes(self.a)
+        self.index()
     }
 }
 
@@ -79,16 +71,18 @@ impl StoredKey {
         } else {
             (&key.src, &key.dst, key.sport, key.dport)
         };
-        let (a, b) = if key.family == 4 {
-            (v4_of(src), v4_of(dst))
-        } else {
-            ([0; 4], (hash as u32).to_ne_bytes())
-        };
+        if key.family == 4 {
+            let endpoint = |addr: &[u8; 16], port: u16| {
+                u64::from(u32::from_be_bytes(v4_of(addr))) << 16 | u64::from(port)
+            };
+            return StoredKey::v4(endpoint(src, sport), endpoint(dst, dport), key.proto);
+        }
+        let mut fields = [0u8; 12];
+        fields[4..8].copy_from_slice(&(hash as u32).to_ne_bytes());
+        fields[8..10].copy_from_slice(&sport.to_ne_bytes());
+        fields[10..12].copy_from_slice(&dport.to_ne_bytes());
         StoredKey {
-            a,
-            b,
-            sport,
-            dport,
+            fields,
             proto: key.proto,
             family: key.family,
         }
@@ -98,14 +92,65 @@ impl StoredKey {
     /// parser's common path computed it: equal to [`Self::probe`] of the parsed key.
     #[inline(always)]
     pub fn canonical_v4(flow: &V4Flow) -> StoredKey {
+        StoredKey::v4(flow.lo, flow.hi, flow.proto)
+    }
+
+    #[inline(always)]
+    fn v4(lo: u64, hi: u64, proto: u8) -> StoredKey {
+        let mut fields = [0u8; 12];
+        fields[..8].copy_from_slice(&(lo | hi << 48).to_le_bytes());
+        fields[8..].copy_from_slice(&((hi >> 16) as u32).to_le_bytes());
         StoredKey {
-            a: ((flow.lo >> 16) as u32).to_be_bytes(),
-            b: ((flow.hi >> 16) as u32).to_be_bytes(),
-            sport: flow.lo as u16,
-            dport: flow.hi as u16,
-            proto: flow.proto,
+            fields,
+            proto,
             family: 4,
         }
+    }
+
+    /// An IPv4 key's endpoints (`V4Flow::lo`, `V4Flow::hi`).
+    fn v4_endpoints(&self) -> (u64, u64) {
+        let (head, tail, _) = self.words();
+        (head & ENDPOINT_MASK, head >> 48 | u64::from(tail) << 16)
+    }
+
+    #[inline(always)]
+    fn words(&self) -> (u64, u32, u16) {
+        let f = &self.fields;
+        (
+            u64::from_le_bytes([f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]]),
+            u32::from_le_bytes([f[8], f[9], f[10], f[11]]),
+            u16::from(self.proto) | u16::from(self.family) << 8,
+        )
+    }
+
+    /// IPv6: the address pair's index; free slot: the next free slot.
+    fn index(&self) -> u32 {
+        u32::from_ne_bytes([
+            self.fields[0],
+            self.fields[1],
+            self.fields[2],
+            self.fields[3],
+        ])
+    }
+
+    fn with_index(mut self, index: u32) -> StoredKey {
+        self.fields[..4].copy_from_slice(&index.to_ne_bytes());
+        self
+    }
+
+    /// IPv6: bytes 4-11 (hash bits and ports), the in-place part a lookup compares.
+    fn v6_in_place(&self) -> [u8; 8] {
+        let f = &self.fields;
+        [f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]]
+    }
+
+    /// IPv6: the ports.
+    fn v6_ports(&self) -> (u16, u16) {
+        let f = &self.fields;
+        (
+            u16::from_ne_bytes([f[8], f[9]]),
+            u16::from_ne_bytes([f[10], f[11]]),
+        )
     }
 
     pub fn proto(&self) -> u8 {
@@ -120,7 +165,8 @@ pub fn stored_hash(k: &StoredKey) -> u64 {
     if k.family == 4 {
         v4_key(k).hash64()
     } else {
-        u32::from_ne_bytes(k.b) as u64
+        let f = &k.fields;
+        u32::from_ne_bytes([f[4], f[5], f[6], f[7]]) as u64
     }
 }
 
@@ -131,11 +177,12 @@ fn v4_of(mapped: &[u8; 16]) -> [u8; 4] {
 }
 
 fn v4_key(k: &StoredKey) -> FlowKey {
+    let (lo, hi) = k.v4_endpoints();
     FlowKey {
-        src: v4_mapped(k.a),
-        dst: v4_mapped(k.b),
-        sport: k.sport,
-        dport: k.dport,
+        src: v4_mapped(((lo >> 16) as u32).to_be_bytes()),
+        dst: v4_mapped(((hi >> 16) as u32).to_be_bytes()),
+        sport: lo as u16,
+        dport: hi as u16,
         proto: k.proto,
         family: 4,
     }
@@ -182,7 +229,7 @@ impl AddressStore {
     /// the table's capacity and the table has room.
     #[inline]
     pub fn store(&mut self, key: &FlowKey, hash: u64) -> Option<StoredKey> {
-        let mut k = StoredKey::probe(key, false, hash);
+        let k = StoredKey::probe(key, false, hash);
         if key.family == 4 {
             return Some(k);
         }
@@ -200,8 +247,7 @@ impl AddressStore {
             return None;
         };
         self.live += 1;
-        k.a = index.to_ne_bytes();
-        Some(k)
+        Some(k.with_index(index))
     }
 
     /// Gives back what a removed key held.
@@ -210,7 +256,7 @@ impl AddressStore {
         if k.family != 6 {
             return;
         }
-        let index = u32::from_ne_bytes(k.a);
+        let index = k.index();
         let mut link = [0u8; 16];
         link[..4].copy_from_slice(&self.free_head.to_ne_bytes());
         self.pairs[index as usize][0] = link;
@@ -236,14 +282,9 @@ impl AddressStore {
         } else {
             [key.src, key.dst]
         };
-        (
-            stored.b,
-            stored.sport,
-            stored.dport,
-            stored.proto,
-            stored.family,
-        ) == (probe.b, probe.sport, probe.dport, probe.proto, probe.family)
-            && self.pairs[u32::from_ne_bytes(stored.a) as usize] == pair
+        (stored.v6_in_place(), stored.proto, stored.family)
+            == (probe.v6_in_place(), probe.proto, probe.family)
+            && self.pairs[stored.index() as usize] == pair
     }
 
     /// The flow key a stored key stands for.
@@ -251,12 +292,13 @@ impl AddressStore {
         if k.family == 4 {
             return v4_key(k);
         }
-        let [src, dst] = self.pairs[u32::from_ne_bytes(k.a) as usize];
+        let [src, dst] = self.pairs[k.index() as usize];
+        let (sport, dport) = k.v6_ports();
         FlowKey {
             src,
             dst,
-            sport: k.sport,
-            dport: k.dport,
+            sport,
+            dport,
             proto: k.proto,
             family: k.family,
         }

@@ -446,21 +446,25 @@ impl Engine {
         let parsed = &mut scratch.parsed[..n];
         let staged = &mut scratch.staged[..n];
         // Stage 1: parse and hash every packet; start loading its index bucket. Results are
-        // written in place and borrowed below, never moved (a parse result is ~140 bytes).
+        // written in place and borrowed below, never moved (a parse result is ~140 bytes). The
+        // common frame takes a branch of its own, every other frame one call out of line: with
+        // one join after both, the compiler kept the common path's values on the stack.
         for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
-            st.parse = match wire::parse_staged(frame, p) {
-                Ok(scanned) => {
-                    st.hashed = scanned.hashed;
-                    self.table.prefetch_index(scanned.hashed.hash);
-                    st.common = scanned.flow.is_some();
-                    st.deferred = scanned.deferred;
-                    if let Some(flow) = scanned.flow {
-                        st.probe = StoredKey::canonical_v4(&flow);
-                    }
-                    Ok(())
-                }
-                Err(reason) => Err(reason),
-            };
+            if let Some(common) = wire::parse_common(frame, p) {
+                st.parse = Ok(());
+                st.hashed = common.hashed;
+                self.table.prefetch_index(common.hashed.hash);
+                st.common = true;
+                st.deferred = common.deferred;
+                st.probe = StoredKey::canonical_v4(&common.flow);
+                continue;
+            }
+            st.common = false;
+            st.deferred = false;
+            st.parse = wire::parse_other(frame, p).map(|hashed| {
+                st.hashed = hashed;
+                self.table.prefetch_index(hashed.hash);
+            });
         }
         // Stage 2: with the buckets arriving, start loading each packet's likely entry, and
         // build the table key of the packets the common path did not take. (Here, not in stage

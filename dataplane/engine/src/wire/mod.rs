@@ -138,47 +138,48 @@ pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
     Ok(p)
 }
 
-/// What [`parse_staged`] learned of a frame.
+/// The common frame as [`parse_common`] found it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scanned {
+pub struct Common {
     /// The flow key's hash and orientation (`p.key.hashed()`).
     pub hashed: FlowHash,
-    /// The flow in canonical orientation, from the values the common frame's path holds
-    /// (`None`: not the common frame).
-    pub flow: Option<V4Flow>,
-    /// `p` was left unwritten (a common UDP frame); [`materialise`] writes it.
+    /// The flow in canonical orientation, from the values the path holds.
+    pub flow: V4Flow,
+    /// `p` was left unwritten (a UDP frame); [`materialise`] writes it.
     pub deferred: bool,
 }
 
-/// Parses a frame into `p` for callers that keep an array of results: the engine's burst stage
-/// writes in place instead of moving a ~140-byte result per packet. The common frame (untagged
-/// IPv4 TCP or UDP, not a fragment) takes a straight-line path (`plain.rs`) with the same
-/// result, and a UDP one is not written at all until [`materialise`] is called: the engine's
-/// straight path to an established UDP session needs only the hash and flow.
+/// The engine's burst stage, first step: the common frame (untagged IPv4 TCP or UDP, not a
+/// fragment) on its straight-line path (`plain.rs`), parsed into `p` in place (the stage keeps
+/// an array of results rather than moving a ~140-byte result per packet), with the same result
+/// as [`parse`]; a UDP one is not written at all until [`materialise`] is called, since the
+/// engine's straight path to an established UDP session needs only the hash and flow. `None`:
+/// any other frame, for [`parse_other`].
 #[inline(always)]
-pub fn parse_staged(frame: &[u8], p: &mut Parsed) -> Result<Scanned, DropReason> {
-    if let Some((hashed, flow, deferred)) = plain::parse_or_defer(frame, p) {
-        return Ok(Scanned {
-            hashed,
-            flow: Some(flow),
-            deferred,
-        });
-    }
-    parse_full_into(frame, p)?;
-    Ok(Scanned {
-        hashed: p.key.hashed(),
-        flow: None,
-        deferred: false,
+pub fn parse_common(frame: &[u8], p: &mut Parsed) -> Option<Common> {
+    let (hashed, flow, deferred) = plain::parse_or_defer(frame, p)?;
+    Some(Common {
+        hashed,
+        flow,
+        deferred,
     })
 }
 
-/// Writes the result [`parse_staged`] deferred for `frame`: the same as [`parse`]'s.
+/// The engine's burst stage, for the frames [`parse_common`] left: parses into `p` and returns
+/// the key's hash and orientation. Out of line: it keeps the common path's registers free.
+#[inline(never)]
+pub fn parse_other(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason> {
+    parse_full_into(frame, p)?;
+    Ok(p.key.hashed())
+}
+
+/// Writes the result [`parse_common`] deferred for `frame`: the same as [`parse`]'s.
 #[inline(never)]
 pub fn materialise(frame: &[u8], p: &mut Parsed) {
     if plain::parse(frame, p).is_none() {
         // Not reached (the same frame took the path before); the general parser's answer is
         // the same in any case.
-        debug_assert!(false, "materialise on a frame parse_staged did not defer");
+        debug_assert!(false, "materialise on a frame parse_common did not defer");
         let _ = parse_full_into(frame, p);
     }
 }
