@@ -35,13 +35,34 @@ pub fn prefetch_both<T>(value: &T) {
     prefetch_line(start + core::mem::size_of::<T>().max(1) - 1);
 }
 
-/// Prefetches the line holding `address` (which the callers take from live references). A
-/// no-op where the target has no prefetch instruction we use.
+/// [`prefetch`] of `slice[i]`, without the bounds check indexing would make: the callers'
+/// indices are in range by construction (a multiply-shift of a hash by the length, a slot the
+/// index holds), and an index that were not would prefetch some other address, which a hint
+/// allows.
+#[inline(always)]
+pub fn prefetch_at<T>(slice: &[T], i: usize) {
+    prefetch_line(slice.as_ptr().wrapping_add(i) as usize);
+}
+
+/// [`prefetch_both`] of `slice[i]`, without the bounds check (see [`prefetch_at`]).
+#[inline(always)]
+pub fn prefetch_both_at<T>(slice: &[T], i: usize) {
+    const {
+        assert!(core::mem::size_of::<T>() <= 64 + core::mem::align_of::<T>());
+    }
+    let start = slice.as_ptr().wrapping_add(i) as usize;
+    prefetch_line(start);
+    prefetch_line(start + core::mem::size_of::<T>().max(1) - 1);
+}
+
+/// Prefetches the line holding `address` (which the callers take from live references or, in
+/// the `_at` forms, from a slice and an index meant to be in range). A no-op where the target
+/// has no prefetch instruction we use.
 #[inline(always)]
 fn prefetch_line(address: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `_mm_prefetch` (SSE, baseline on x86_64) only hints the cache: it cannot fault or
-    // write, whatever the address, and ours lie inside live references anyway.
+    // write, whatever the address.
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
             address as *const i8,

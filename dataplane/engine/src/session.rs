@@ -132,6 +132,18 @@ impl Session {
         }
     }
 
+    /// Whether the session, idle for `idle_ms`, has passed the timeout that applies now
+    /// (`idle_ms * 1e6 > timeout_ns`, which for whole ms is `idle_ms > timeout_ns / 1e6`). A
+    /// session without state to track reads its timeout from a table by kind: no match, no
+    /// multiply for the packets of established UDP flows.
+    #[inline(always)]
+    pub fn idle_past_timeout(&self, idle_ms: u32, t: &TimeoutsNs) -> bool {
+        if self.kind != SessionKind::Tcp && !self.has(session_flags::DISCARD) {
+            return u64::from(idle_ms) > t.stateless_ms[self.kind as usize];
+        }
+        u64::from(idle_ms) * 1_000_000 > self.timeout_ns(t)
+    }
+
     /// Counts a packet in direction `dir`.
     #[inline(always)]
     pub fn count(&mut self, dir: Dir, bytes: usize, now_ms: u32) {
@@ -166,5 +178,44 @@ impl Session {
 
     pub fn tcp_state(&self) -> Option<TcpState> {
         (self.kind == SessionKind::Tcp).then(|| self.tcp.state())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Timeouts;
+
+    /// The table lookup answers as the general rule does, at and around every timeout, for
+    /// every kind, with and without a discard entry, whatever the configured seconds.
+    #[test]
+    fn idle_past_timeout_is_the_general_rule() {
+        let mut timeouts = Timeouts::default();
+        (timeouts.udp, timeouts.icmp, timeouts.default) = (31, 7, 3601);
+        for t in [Timeouts::default().to_nanos(), timeouts.to_nanos()] {
+            for kind in [
+                SessionKind::Tcp,
+                SessionKind::Udp,
+                SessionKind::Icmp,
+                SessionKind::Other,
+            ] {
+                for flags in [0, session_flags::DISCARD] {
+                    let s = Session {
+                        kind,
+                        flags,
+                        ..Session::default()
+                    };
+                    let limit_ms = (s.timeout_ns(&t) / 1_000_000) as u32;
+                    assert!(limit_ms > 0);
+                    for idle in [0, 1, limit_ms - 1, limit_ms, limit_ms + 1, u32::MAX] {
+                        assert_eq!(
+                            s.idle_past_timeout(idle, &t),
+                            u64::from(idle) * 1_000_000 > s.timeout_ns(&t),
+                            "{kind:?} flags {flags:#x} idle {idle} ms"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

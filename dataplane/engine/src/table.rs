@@ -34,7 +34,7 @@
 //! ([`TableKey::free_link`]): no side array, no bytes per session beyond the entry and the
 //! index.
 
-use synwall_hints::{prefetch, prefetch_both, HugeArray};
+use synwall_hints::{prefetch_at, prefetch_both_at, HugeArray};
 
 /// A session's name: slot number and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -190,7 +190,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     /// Burst stage 1: starts loading the index line where `hash`'s probe begins.
     #[inline(always)]
     pub fn prefetch_index(&self, hash: u64) {
-        prefetch(&self.buckets[self.home(hash)]);
+        prefetch_at(&self.buckets, self.home(hash));
     }
 
     /// Burst stage 2: with the index line in cache, starts loading the entry whose tag matches
@@ -200,7 +200,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     pub fn prefetch_entry(&self, hash: u64) -> Option<u32> {
         let slot = self.walk(hash, |_| true)?;
         // Every line of the entry: the key compare reads its head, the session update its rest.
-        prefetch_both(&self.entries[slot as usize]);
+        prefetch_both_at(&self.entries, slot as usize);
         Some(slot)
     }
 

@@ -222,6 +222,10 @@ pub struct TimeoutsNs {
     pub discard_udp: u64,
     pub discard_default: u64,
     pub fragment: u64,
+    /// The timeouts of sessions without state to track (UDP, ICMP, other IP; not discard
+    /// entries), in whole ms, by `SessionKind` (TCP's place unused): every packet of such a
+    /// session checks its idle time against one (`Session::idle_past_timeout`).
+    pub stateless_ms: [u64; 4],
 }
 
 /// Seconds to nanoseconds, saturating (validated timeouts are far below the limit).
@@ -244,6 +248,14 @@ impl Timeouts {
             discard_udp: secs_to_ns(self.discard_udp),
             discard_default: secs_to_ns(self.discard_default),
             fragment: secs_to_ns(self.fragment),
+            // Indexed by `SessionKind`: Tcp, Udp, Icmp, Other (the session module checks the
+            // order).
+            stateless_ms: [
+                0,
+                secs_to_ns(self.udp) / 1_000_000,
+                secs_to_ns(self.icmp) / 1_000_000,
+                secs_to_ns(self.default) / 1_000_000,
+            ],
         }
     }
 }

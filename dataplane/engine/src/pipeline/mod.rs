@@ -528,8 +528,10 @@ impl Engine {
     #[inline(always)]
     fn timed_out(&self, slot: u32, now_ms: u32) -> bool {
         let session = self.table.value(slot);
-        let idle_ns = (now_ms.wrapping_sub(session.last_seen_ms) as u64) * 1_000_000;
-        idle_ns > session.timeout_ns(&self.cfg.timeouts)
+        session.idle_past_timeout(
+            now_ms.wrapping_sub(session.last_seen_ms),
+            &self.cfg.timeouts,
+        )
     }
 
     /// One parsed packet of the burst.
