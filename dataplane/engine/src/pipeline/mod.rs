@@ -196,8 +196,8 @@ struct Staged {
     common: bool,
     /// The slot stage 2's index walk found: the likely session.
     candidate: Option<u32>,
-    /// Stage 1 left the packet's parse result unwritten (a common UDP frame): see
-    /// [`ParsedRef`].
+    /// Stage 1 left the packet's parse result unwritten (a common UDP frame): stage 3 writes
+    /// it if a branch needs it.
     deferred: bool,
 }
 
@@ -210,36 +210,6 @@ impl Default for Staged {
             common: false,
             candidate: None,
             deferred: false,
-        }
-    }
-}
-
-/// A packet's parse result as stage 3 hands it on: ready, or deferred by stage 1 (a common UDP
-/// frame, whose straight path to its session reads nothing from it) and written from the frame
-/// by the first branch that needs it ([`ParsedRef::get`]).
-enum ParsedRef<'a> {
-    Ready(&'a Parsed),
-    Deferred { p: &'a mut Parsed, frame: &'a [u8] },
-}
-
-impl<'a> ParsedRef<'a> {
-    #[inline(always)]
-    fn new(p: &'a mut Parsed, frame: &'a [u8], deferred: bool) -> Self {
-        if deferred {
-            ParsedRef::Deferred { p, frame }
-        } else {
-            ParsedRef::Ready(p)
-        }
-    }
-
-    #[inline(always)]
-    fn get(self) -> &'a Parsed {
-        match self {
-            ParsedRef::Ready(p) => p,
-            ParsedRef::Deferred { p, frame } => {
-                wire::materialise(frame, p);
-                p
-            }
         }
     }
 }
@@ -489,15 +459,24 @@ impl Engine {
             .zip(frames)
             .zip(ingress);
         for (verdict, (((p, st), frame), &port)) in verdicts.iter_mut().zip(packets) {
-            let p = ParsedRef::new(p, frame, st.deferred);
+            // The parse result stage 1 deferred (a common UDP frame: its straight path to an
+            // established session reads nothing from it) is written by the first branch that
+            // needs it; a closure, so that the straight path pays nothing to carry it.
+            let parsed = move || -> &Parsed {
+                let p = p;
+                if st.deferred {
+                    wire::materialise(frame, p);
+                }
+                p
+            };
             *verdict = match st.parse {
                 Err(reason) => Verdict::Drop(reason),
                 Ok(()) => match self.candidate_hit(st, now_ms) {
                     Some(slot) => {
                         let swapped = st.hashed.reversed;
-                        self.existing(slot, swapped, p, frame, port, now_ns, now_ms)
+                        self.existing(slot, swapped, parsed, frame, port, now_ns, now_ms)
                     }
-                    None => self.packet(now_ns, p.get(), st, frame, port),
+                    None => self.packet(now_ns, parsed(), st, frame, port),
                 },
             };
         }
@@ -582,15 +561,7 @@ impl Engine {
             if self.timed_out(slot, now_ms) {
                 self.end(slot, EndReason::AgedOut, now_ns);
             } else {
-                return self.existing(
-                    slot,
-                    swapped,
-                    ParsedRef::Ready(p),
-                    frame,
-                    ingress,
-                    now_ns,
-                    now_ms,
-                );
+                return self.existing(slot, swapped, || p, frame, ingress, now_ns, now_ms);
             }
         }
         self.open(
@@ -607,14 +578,15 @@ impl Engine {
 
     /// A packet of an existing session. Inlined where it is called (stage 3's common case and
     /// `flow_packet`): a UDP packet's whole work is the few lines here; TCP's tracker, app-ID
-    /// and a refused flow's drop are calls.
+    /// and a refused flow's drop are calls. `parsed` gives the packet's parse result, which
+    /// only those calls read (stage 3 may have it to write yet).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn existing(
+    fn existing<'p>(
         &mut self,
         slot: u32,
         swapped: bool,
-        p: ParsedRef<'_>,
+        parsed: impl FnOnce() -> &'p Parsed,
         frame: &[u8],
         ingress: u8,
         now_ns: u64,
@@ -622,7 +594,7 @@ impl Engine {
     ) -> Verdict {
         let session = self.table.value_mut(slot);
         if session.has(sf::DISCARD) {
-            return self.discarded(slot, p.get(), frame, ingress, now_ns);
+            return self.discarded(slot, parsed(), frame, ingress, now_ns);
         }
         let dir = if swapped == session.has(sf::CLIENT_IS_DST) {
             Dir::ClientToServer
@@ -630,11 +602,11 @@ impl Engine {
             Dir::ServerToClient
         };
         if session.kind == SessionKind::Tcp {
-            return self.existing_tcp(slot, dir, swapped, p.get(), frame, ingress, now_ns, now_ms);
+            return self.existing_tcp(slot, dir, swapped, parsed(), frame, ingress, now_ns, now_ms);
         }
         session.count(dir, frame.len(), now_ms);
         if !session.has(sf::APP_DECIDED) {
-            let p = p.get();
+            let p = parsed();
             if p.payload_len > 0 {
                 return self.identify(slot, dir, p, frame, ingress, now_ns);
             }
