@@ -479,15 +479,15 @@ impl Engine {
                     None => self.packet(now_ns, parsed(), st, frame, port),
                 },
             };
+            // Drops are counted as they are decided (a second pass over the verdicts cost
+            // more than the branch here).
+            if let Verdict::Drop(reason) = *verdict {
+                self.counters.view().add_drop(reason, 1);
+            }
         }
         self.scratch = scratch;
         let c = self.counters.view();
         c.add(WorkerBlock::PACKETS, n as u64);
-        for v in &verdicts[..n] {
-            if let Verdict::Drop(reason) = v {
-                c.add_drop(*reason, 1);
-            }
-        }
         c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
     }
 
