@@ -1,7 +1,7 @@
 //! Hints to the CPU and the kernel about the engine's memory; none changes what the program
 //! computes.
 //!
-//! - [`prefetch`]: the engine works on bursts in stages (parse and hash all packets, prefetch
+//! - [`prefetch_at`]: the engine works on bursts in stages (parse and hash all packets, prefetch
 //!   their index buckets, then their sessions, then process them) so that the cache misses of
 //!   one packet overlap the work on the others.
 //! - [`HugeArray`]: the session slab and index are large (120 MB for 1M sessions) and probed at
@@ -15,36 +15,19 @@
 //! use.
 #![no_std]
 
-/// Hints that the cache line holding `value` will be read soon.
-#[inline(always)]
-pub fn prefetch<T>(value: &T) {
-    prefetch_line(value as *const T as usize);
-}
-
-/// Like [`prefetch`], for every cache line `value` spans, which its type limits to two (checked
-/// at compile time): no larger than a line plus its alignment, so that wherever it starts it
-/// ends in the next line at the latest (a 96-byte table entry aligned to 32). Two prefetches,
-/// no loop.
-#[inline(always)]
-pub fn prefetch_both<T>(value: &T) {
-    const {
-        assert!(core::mem::size_of::<T>() <= 64 + core::mem::align_of::<T>());
-    }
-    let start = value as *const T as usize;
-    prefetch_line(start);
-    prefetch_line(start + core::mem::size_of::<T>().max(1) - 1);
-}
-
-/// [`prefetch`] of `slice[i]`, without the bounds check indexing would make: the callers'
-/// indices are in range by construction (a multiply-shift of a hash by the length, a slot the
-/// index holds), and an index that were not would prefetch some other address, which a hint
-/// allows.
+/// Hints that the cache line holding `slice[i]` will be read soon. No bounds check (the
+/// engine's callers pass indices in range by construction: a multiply-shift of a hash by the
+/// length, a slot the index holds), and none is needed: an index out of range would prefetch
+/// some other address, which a hint allows.
 #[inline(always)]
 pub fn prefetch_at<T>(slice: &[T], i: usize) {
     prefetch_line(slice.as_ptr().wrapping_add(i) as usize);
 }
 
-/// [`prefetch_both`] of `slice[i]`, without the bounds check (see [`prefetch_at`]).
+/// Like [`prefetch_at`], for every cache line `slice[i]` spans, which its type limits to two
+/// (checked at compile time): no larger than a line plus its alignment, so that wherever it
+/// starts it ends in the next line at the latest (a 96-byte table entry aligned to 32). Two
+/// prefetches, no loop.
 #[inline(always)]
 pub fn prefetch_both_at<T>(slice: &[T], i: usize) {
     const {
@@ -55,9 +38,8 @@ pub fn prefetch_both_at<T>(slice: &[T], i: usize) {
     prefetch_line(start + core::mem::size_of::<T>().max(1) - 1);
 }
 
-/// Prefetches the line holding `address` (which the callers take from live references or, in
-/// the `_at` forms, from a slice and an index meant to be in range). A no-op where the target
-/// has no prefetch instruction we use.
+/// Prefetches the line holding `address`. A no-op where the target has no prefetch
+/// instruction we use.
 #[inline(always)]
 fn prefetch_line(address: usize) {
     #[cfg(target_arch = "x86_64")]
