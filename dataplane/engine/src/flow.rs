@@ -104,22 +104,38 @@ pub struct V4Flow {
 /// as the table needs of its home bucket (low 32 bits) and tag (top 8).
 #[inline(always)]
 pub fn ipv4_flow(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> (FlowHash, V4Flow) {
-    let a = (src as u64) << 16 | sport as u64;
-    let b = (dst as u64) << 16 | dport as u64;
+    let a = v4_endpoint(src, sport);
+    let b = v4_endpoint(dst, dport);
     let reversed = a > b;
     let (lo, hi) = if reversed { (b, a) } else { (a, b) };
-    let tag = (proto as u64) << 48 | 4 << 56;
-    let product =
-        ((lo ^ 0x9e37_79b9_7f4a_7c15) as u128) * ((hi ^ tag ^ 0xbf58_476d_1ce4_e5b9) as u128);
+    let flow = V4Flow { lo, hi, proto };
     let hashed = FlowHash {
-        hash: product as u64 ^ (product >> 64) as u64,
+        hash: flow.hash(),
         reversed,
     };
-    (hashed, V4Flow { lo, hi, proto })
+    (hashed, flow)
 }
 
+impl V4Flow {
+    /// The flow's hash (see [`ipv4_flow`]).
+    #[inline(always)]
+    pub fn hash(&self) -> u64 {
+        let tag = (self.proto as u64) << 48 | 4 << 56;
+        let product = ((self.lo ^ 0x9e37_79b9_7f4a_7c15) as u128)
+            * ((self.hi ^ tag ^ 0xbf58_476d_1ce4_e5b9) as u128);
+        product as u64 ^ (product >> 64) as u64
+    }
+}
+
+/// An IPv4 endpoint as [`V4Flow`] holds it: the address (a big-endian word) above the port.
 #[inline(always)]
-fn v4_word(a: &[u8; 16]) -> u32 {
+pub fn v4_endpoint(addr: u32, port: u16) -> u64 {
+    (addr as u64) << 16 | port as u64
+}
+
+/// The IPv4 address of a v4-mapped key field, as a big-endian word (one load).
+#[inline(always)]
+pub fn v4_word(a: &[u8; 16]) -> u32 {
     u32::from_be_bytes([a[12], a[13], a[14], a[15]])
 }
 

@@ -17,7 +17,7 @@
 //! IPv6 sessions reaches new peaks (pushes within reserved capacity: never a reallocation);
 //! freed pairs are reused first, their list threaded through the pairs themselves.
 
-use crate::flow::{v4_mapped, FlowKey, V4Flow};
+use crate::flow::{v4_endpoint, v4_mapped, v4_word, FlowKey, V4Flow};
 use crate::table::TableKey;
 
 /// See the module documentation. `family` 0 marks a free table slot, whose first four bytes
@@ -72,10 +72,11 @@ impl StoredKey {
             (&key.src, &key.dst, key.sport, key.dport)
         };
         if key.family == 4 {
-            let endpoint = |addr: &[u8; 16], port: u16| {
-                u64::from(u32::from_be_bytes(v4_of(addr))) << 16 | u64::from(port)
-            };
-            return StoredKey::v4(endpoint(src, sport), endpoint(dst, dport), key.proto);
+            return StoredKey::v4(
+                v4_endpoint(v4_word(src), sport),
+                v4_endpoint(v4_word(dst), dport),
+                key.proto,
+            );
         }
         let mut fields = [0u8; 12];
         fields[4..8].copy_from_slice(&(hash as u32).to_ne_bytes());
@@ -107,10 +108,14 @@ impl StoredKey {
         }
     }
 
-    /// An IPv4 key's endpoints (`V4Flow::lo`, `V4Flow::hi`).
-    fn v4_endpoints(&self) -> (u64, u64) {
+    /// The flow an IPv4 key stands for (the inverse of [`Self::canonical_v4`]).
+    fn v4_flow(&self) -> V4Flow {
         let (head, tail, _) = self.words();
-        (head & ENDPOINT_MASK, head >> 48 | u64::from(tail) << 16)
+        V4Flow {
+            lo: head & ENDPOINT_MASK,
+            hi: head >> 48 | u64::from(tail) << 16,
+            proto: self.proto,
+        }
     }
 
     #[inline(always)]
@@ -163,21 +168,15 @@ impl StoredKey {
 /// those are what the key keeps.
 pub fn stored_hash(k: &StoredKey) -> u64 {
     if k.family == 4 {
-        v4_key(k).hash64()
+        k.v4_flow().hash()
     } else {
         let f = &k.fields;
         u32::from_ne_bytes([f[4], f[5], f[6], f[7]]) as u64
     }
 }
 
-#[inline(always)]
-fn v4_of(mapped: &[u8; 16]) -> [u8; 4] {
-    // One 4-byte load (a constant range of an array: nothing left to check).
-    mapped[12..].try_into().unwrap_or_default()
-}
-
 fn v4_key(k: &StoredKey) -> FlowKey {
-    let (lo, hi) = k.v4_endpoints();
+    let V4Flow { lo, hi, .. } = k.v4_flow();
     FlowKey {
         src: v4_mapped(((lo >> 16) as u32).to_be_bytes()),
         dst: v4_mapped(((hi >> 16) as u32).to_be_bytes()),

@@ -196,9 +196,15 @@ struct Staged {
     common: bool,
     /// The slot stage 2's index walk found: the likely session.
     candidate: Option<u32>,
-    /// Stage 1 left the packet's parse result unwritten (a common UDP frame): stage 3 writes
-    /// it if a branch needs it.
-    deferred: bool,
+}
+
+impl Staged {
+    /// Stage 1 left the packet's parse result unwritten (a common UDP frame,
+    /// `wire::parse_common`): stage 3 writes it if a branch needs it.
+    #[inline(always)]
+    fn deferred(&self) -> bool {
+        self.common && self.probe.proto() == PROTO_UDP
+    }
 }
 
 impl Default for Staged {
@@ -209,7 +215,6 @@ impl Default for Staged {
             probe: StoredKey::default(),
             common: false,
             candidate: None,
-            deferred: false,
         }
     }
 }
@@ -425,12 +430,10 @@ impl Engine {
                 st.hashed = common.hashed;
                 self.table.prefetch_index(common.hashed.hash);
                 st.common = true;
-                st.deferred = common.deferred;
                 st.probe = StoredKey::canonical_v4(&common.flow);
                 continue;
             }
             st.common = false;
-            st.deferred = false;
             st.parse = wire::parse_other(frame, p).map(|hashed| {
                 st.hashed = hashed;
                 self.table.prefetch_index(hashed.hash);
@@ -464,7 +467,7 @@ impl Engine {
             // needs it; a closure, so that the straight path pays nothing to carry it.
             let parsed = move || -> &Parsed {
                 let p = p;
-                if st.deferred {
+                if st.deferred() {
                     wire::materialise(frame, p);
                 }
                 p

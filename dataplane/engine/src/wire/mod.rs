@@ -145,24 +145,17 @@ pub struct Common {
     pub hashed: FlowHash,
     /// The flow in canonical orientation, from the values the path holds.
     pub flow: V4Flow,
-    /// `p` was left unwritten (a UDP frame); [`materialise`] writes it.
-    pub deferred: bool,
 }
 
 /// The engine's burst stage, first step: the common frame (untagged IPv4 TCP or UDP, not a
 /// fragment) on its straight-line path (`plain.rs`), parsed into `p` in place (the stage keeps
 /// an array of results rather than moving a ~140-byte result per packet), with the same result
-/// as [`parse`]; a UDP one is not written at all until [`materialise`] is called, since the
+/// as [`parse`]. A UDP frame's result is **not written** until [`materialise`] is called: the
 /// engine's straight path to an established UDP session needs only the hash and flow. `None`:
 /// any other frame, for [`parse_other`].
 #[inline(always)]
 pub fn parse_common(frame: &[u8], p: &mut Parsed) -> Option<Common> {
-    let (hashed, flow, deferred) = plain::parse_or_defer(frame, p)?;
-    Some(Common {
-        hashed,
-        flow,
-        deferred,
-    })
+    plain::parse_or_defer(frame, p)
 }
 
 /// The engine's burst stage, for the frames [`parse_common`] left: parses into `p` and returns
@@ -173,7 +166,8 @@ pub fn parse_other(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason>
     Ok(p.key.hashed())
 }
 
-/// Writes the result [`parse_common`] deferred for `frame`: the same as [`parse`]'s.
+/// Writes the result [`parse_common`] deferred for `frame` (a UDP one): the same as
+/// [`parse`]'s.
 #[inline(never)]
 pub fn materialise(frame: &[u8], p: &mut Parsed) {
     if plain::parse(frame, p).is_none() {

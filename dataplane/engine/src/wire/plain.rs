@@ -8,8 +8,8 @@
 //! which decides it and names the drop reason. Where this path answers, its answer is the full
 //! parser's: the `parse` fuzz target and `tests.rs` compare the two on every input they make.
 
-use super::{l4, FragInfo, Kind, Parsed, TcpInfo, ETHERTYPE_IPV4};
-use crate::flow::{ipv4_flow, v4_mapped, FlowHash, FlowKey, V4Flow, PROTO_TCP, PROTO_UDP};
+use super::{l4, Common, FragInfo, Kind, Parsed, TcpInfo, ETHERTYPE_IPV4};
+use crate::flow::{ipv4_flow, v4_mapped, FlowKey, PROTO_TCP, PROTO_UDP};
 
 const L3: usize = 14;
 const L4: usize = L3 + 20;
@@ -36,21 +36,21 @@ fn four(h: &[u8], at: usize) -> [u8; 4] {
 /// its flow in canonical orientation (computed from the fields in hand); `None` leaves `p`
 /// untouched and the frame to the full parser.
 #[inline(always)]
-pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow)> {
-    scan::<false>(frame, p).map(|(hashed, flow, _)| (hashed, flow))
+pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<Common> {
+    scan::<false>(frame, p)
 }
 
-/// [`parse`], except that a UDP frame leaves `p` unwritten (the third value says so): the
-/// engine's straight path to an established UDP session reads nothing from the result, and
-/// writing it was a tenth of that packet's instructions. A caller that needs it after all runs
-/// [`parse`] again on the same frame.
+/// [`parse`], except that a UDP frame leaves `p` unwritten: the engine's straight path to an
+/// established UDP session reads nothing from the result, and writing it was a tenth of that
+/// packet's instructions. A caller that needs it after all runs [`parse`] again on the same
+/// frame.
 #[inline(always)]
-pub fn parse_or_defer(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow, bool)> {
+pub fn parse_or_defer(frame: &[u8], p: &mut Parsed) -> Option<Common> {
     scan::<true>(frame, p)
 }
 
 #[inline(always)]
-fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash, V4Flow, bool)> {
+fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<Common> {
     let h = frame.first_chunk::<L4>()?;
     if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
         return None;
@@ -91,11 +91,16 @@ fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash
             }
             let ports = (be16([u[0], u[1]]), be16([u[2], u[3]]));
             if DEFER_UDP {
-                let (hashed, flow) = flow(&ip, ports);
-                return Some((hashed, flow, true));
+                return Some(common(&ip, ports));
             }
-            let (hashed, flow) = write(p, &ip, ports, TcpInfo::default(), UDP_PAYLOAD, L4 + len);
-            Some((hashed, flow, false))
+            Some(write(
+                p,
+                &ip,
+                ports,
+                TcpInfo::default(),
+                UDP_PAYLOAD,
+                L4 + len,
+            ))
         }
         PROTO_TCP => {
             let t = frame.get(L4..TCP_OPTIONS)?;
@@ -115,8 +120,7 @@ fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<(FlowHash
                 l4::tcp_options(options, &mut tcp);
             }
             let ports = (be16([t[0], t[1]]), be16([t[2], t[3]]));
-            let (hashed, flow) = write(p, &ip, ports, tcp, L4 + doff, end);
-            Some((hashed, flow, false))
+            Some(write(p, &ip, ports, tcp, L4 + doff, end))
         }
         _ => None,
     }
@@ -141,7 +145,7 @@ fn write(
     tcp: TcpInfo,
     payload_offset: usize,
     payload_end: usize,
-) -> (FlowHash, V4Flow) {
+) -> Common {
     *p = Parsed {
         kind: Kind::Ip,
         ethertype: ETHERTYPE_IPV4,
@@ -173,17 +177,18 @@ fn write(
             id: ip.id as u32,
         },
     };
-    flow(ip, (sport, dport))
+    common(ip, (sport, dport))
 }
 
 /// The key's hash and canonical flow.
 #[inline(always)]
-fn flow(ip: &Ip, (sport, dport): (u16, u16)) -> (FlowHash, V4Flow) {
-    ipv4_flow(
+fn common(ip: &Ip, (sport, dport): (u16, u16)) -> Common {
+    let (hashed, flow) = ipv4_flow(
         u32::from_be_bytes(ip.src),
         u32::from_be_bytes(ip.dst),
         sport,
         dport,
         ip.proto,
-    )
+    );
+    Common { hashed, flow }
 }
