@@ -65,15 +65,21 @@ struct Args {
     /// random, and a replay in the opening order may walk the table's slots in order.
     #[arg(long)]
     shuffle: bool,
+    /// Transport of the flows: `tcp` gives flows picked up mid-stream (a PSH|ACK data segment
+    /// each way, `session.tcp_reject_non_syn: false`), so the timed passes run the TCP tracker.
+    #[arg(long, default_value = "udp", value_parser = ["udp", "tcp"])]
+    proto: String,
 }
 
+/// One worker's engine config: a virtual wire, allow both ways; TCP flows may be picked up
+/// mid-stream (`--proto tcp`; UDP is unaffected).
 fn engine_config(max_sessions: u64) -> EngineConfig {
     let yaml = format!(
         "dataplane:\n  workers: [1]\n  ports:\n\
          \x20   - {{ name: ethernet1/1, device: net_tap0, zone: trust }}\n\
          \x20   - {{ name: ethernet1/2, device: net_tap1, zone: untrust }}\n\
          \x20 vwires:\n    - [ethernet1/1, ethernet1/2]\n\
-         session:\n  max_sessions: {max_sessions}\nrules:\n\
+         session:\n  max_sessions: {max_sessions}\n  tcp_reject_non_syn: false\nrules:\n\
          \x20 - {{ name: out, from: [trust], to: [untrust], action: allow }}\n\
          \x20 - {{ name: in, from: [untrust], to: [trust], action: allow }}\n"
     );
@@ -93,7 +99,7 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
-/// Frames of `flows` UDP flows (two datagrams each, one per direction), in one buffer.
+/// Frames of `flows` flows (two packets each, one per direction), in one buffer.
 struct Frames {
     bytes: Vec<u8>,
     lens: Vec<u8>,
@@ -102,7 +108,12 @@ struct Frames {
 
 impl Frames {
     fn udp(flows: u64, family: IpFamily) -> Frames {
-        let mut profile = BulkProfile::new(flows, 2, BulkProto::Udp);
+        Frames::new(flows, family, BulkProto::Udp)
+    }
+
+    /// UDP datagrams, or TCP data segments of flows picked up mid-stream.
+    fn new(flows: u64, family: IpFamily, proto: BulkProto) -> Frames {
+        let mut profile = BulkProfile::new(flows, 2, proto);
         profile.both_directions = true;
         profile.family = family;
         let mut gen = BulkGenerator::new(profile).expect("valid profile");
@@ -185,7 +196,12 @@ fn main() {
         } else {
             IpFamily::V4
         };
-        let frames = Frames::udp(n, family);
+        let proto = if args.proto == "tcp" {
+            BulkProto::Tcp
+        } else {
+            BulkProto::Udp
+        };
+        let frames = Frames::new(n, family, proto);
         let shuffled = args.shuffle.then(|| frames.shuffled());
         let timed = shuffled.as_ref().unwrap_or(&frames);
         let before = rss_bytes();
