@@ -605,7 +605,17 @@ impl Engine {
             Dir::ServerToClient
         };
         if session.kind == SessionKind::Tcp {
-            return self.existing_tcp(slot, dir, swapped, parsed(), frame, ingress, now_ns, now_ms);
+            // An in-order data or ACK segment of an established connection is the tracker's
+            // one step here; any other segment goes through the whole state machine.
+            let p = parsed();
+            if !session.tcp.established_step(dir, &segment(p)) {
+                return self.existing_tcp(slot, dir, swapped, p, frame, ingress, now_ns, now_ms);
+            }
+            session.count(dir, frame.len(), now_ms);
+            if !session.has(sf::APP_DECIDED) && p.payload_len > 0 {
+                return self.identify(slot, dir, p, frame, ingress, now_ns);
+            }
+            return Verdict::Forward;
         }
         session.count(dir, frame.len(), now_ms);
         if !session.has(sf::APP_DECIDED) {

@@ -681,3 +681,92 @@ fn sequence_numbers_wrap() {
         TcpState::Established,
     );
 }
+
+/// `established_step` is `on_segment` where it answers: over random conversations (a full
+/// handshake with and without window scaling, and pickups mid-stream), every segment it takes
+/// leaves the tracker exactly as `on_segment` does, with a plain `Accept`, and every segment it
+/// declines leaves the tracker untouched. Segments land around and far from both windows,
+/// with every flag combination the tracker distinguishes, so both answers are common.
+#[test]
+fn established_step_agrees_with_on_segment() {
+    use crate::test_rng::XorShift;
+    const FLAGS: [u8; 10] = [
+        ACK,
+        PSH | ACK,
+        URG | ACK | ECE,
+        FIN | ACK,
+        RST,
+        RST | ACK,
+        SYN,
+        SYN | ACK,
+        0,
+        FIN,
+    ];
+    let mut rng = XorShift(0x05ee_d7c9);
+    let (mut taken, mut declined) = (0u32, 0u32);
+    for conversation in 0..600 {
+        let mut t = match conversation % 3 {
+            0 => established(),
+            1 => {
+                let mut syn = seg(SYN, CI, 0, 0);
+                syn.wscale = Some(7);
+                let mut t = TcpTracker::new_from_syn(&syn);
+                let mut synack = seg(SYN | ACK, SI, CI + 1, 0);
+                synack.wscale = Some(3);
+                t.on_segment(S2C, &synack, &cfg());
+                t.on_segment(C2S, &seg(ACK, CI + 1, SI + 1, 0), &cfg());
+                t
+            }
+            _ => TcpTracker::new_midstream(C2S, &seg(PSH | ACK, 3_000_000, 9_000_000, 100)),
+        };
+        for _ in 0..200 {
+            let dir = if rng.chance(50) { C2S } else { S2C };
+            let (s, r) = (*t.peer(dir), *t.peer(dir.reverse()));
+            let near = |rng: &mut XorShift, at: SeqNumber| match rng.below(6) {
+                0 => rng.next() as u32,
+                1 | 2 => at.0,
+                3 => (at + rng.below(40_000) as u32).0.wrapping_sub(20_000),
+                _ => (at + rng.below(3_000) as u32).0.wrapping_sub(1_000),
+            };
+            // Mostly data and ACKs (what the step is for), sometimes a flag that closes.
+            let flags = if rng.chance(85) {
+                FLAGS[rng.below(3) as usize]
+            } else {
+                FLAGS[rng.below(FLAGS.len() as u64) as usize]
+            };
+            let mut sg = seg(
+                flags,
+                near(&mut rng, s.end),
+                near(&mut rng, r.end),
+                [0, 1, 100, 1460][rng.below(4) as usize],
+            );
+            sg.window = [0, 1, 512, 8000, 65535][rng.below(5) as usize];
+            let before = t;
+            let mut fast = t;
+            let stepped = fast.established_step(dir, &sg);
+            let verdict = t.on_segment(dir, &sg, &cfg());
+            if stepped {
+                taken += 1;
+                assert_eq!(fast, t, "{sg:?} from {dir:?}, tracker was {before:?}");
+                let accept = TcpVerdict {
+                    action: accept(),
+                    invalid: None,
+                    out_of_order: false,
+                    broken_handshake: false,
+                    asymmetric: false,
+                };
+                assert_eq!(verdict, accept, "{sg:?}");
+            } else {
+                declined += 1;
+                assert_eq!(fast, before, "declined {sg:?} changed the tracker");
+            }
+            if t.has_ended() {
+                break;
+            }
+        }
+    }
+    assert!(
+        taken > 3_000 && declined > 3_000,
+        "both answers exercised: {taken} taken, {declined} declined"
+    );
+}

@@ -220,6 +220,39 @@ impl TcpTracker {
         }
     }
 
+    /// `on_segment`'s commonest case without its dispatch: an ACK segment (no SYN, FIN or RST)
+    /// of an ESTABLISHED connection, from a side already seen, in window and in order. Returns
+    /// `true` with the tracker exactly as `on_segment` would leave it, whose verdict would be a
+    /// plain `Accept`; `false`, the tracker untouched, for any other segment, which the caller
+    /// then gives to `on_segment`. (The class and state lookups, the exceptions and the
+    /// verdict's bookkeeping are a third of `on_segment`'s instructions on a data segment.)
+    #[inline(always)]
+    pub fn established_step(&mut self, dir: Dir, seg: &Segment) -> bool {
+        let class_bits = flags::SYN | flags::FIN | flags::RST | flags::ACK;
+        if self.state != TcpState::Established || seg.flags & class_bits != flags::ACK {
+            return false;
+        }
+        let [first, second] = &mut self.peers;
+        let (sender, receiver) = match dir {
+            Dir::ClientToServer => (first, second),
+            Dir::ServerToClient => (second, first),
+        };
+        if !sender.seen() {
+            return false;
+        }
+        let numbers = sender.numbers(seg);
+        if window::in_window(sender, receiver, &numbers).is_err()
+            || window::is_out_of_order(sender, &numbers)
+        {
+            return false;
+        }
+        window::update(sender, receiver, seg, &numbers);
+        if self.peers.iter().all(|p| { p.next } >= { p.end }) {
+            self.out_of_order = 0;
+        }
+        true
+    }
+
     /// A `Next` cell: the exceptions, window checks, bookkeeping, then the state change.
     fn advance(
         &mut self,
