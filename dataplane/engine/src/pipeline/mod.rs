@@ -196,15 +196,8 @@ struct Staged {
     common: bool,
     /// The slot stage 2's index walk found: the likely session.
     candidate: Option<u32>,
-}
-
-impl Staged {
-    /// Stage 1 left the packet's parse result unwritten (a common UDP frame,
-    /// `wire::parse_common`): stage 3 writes it if a branch needs it.
-    #[inline(always)]
-    fn deferred(&self) -> bool {
-        self.common && self.probe.proto() == PROTO_UDP
-    }
+    /// A common TCP frame's segment (`wire::parse_common`; left as it was for other frames).
+    segment: Segment,
 }
 
 impl Default for Staged {
@@ -215,6 +208,7 @@ impl Default for Staged {
             probe: StoredKey::default(),
             common: false,
             candidate: None,
+            segment: Segment::default(),
         }
     }
 }
@@ -425,7 +419,7 @@ impl Engine {
         // common frame takes a branch of its own, every other frame one call out of line: with
         // one join after both, the compiler kept the common path's values on the stack.
         for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
-            if let Some(common) = wire::parse_common(frame, p) {
+            if let Some(common) = wire::parse_common(frame, p, &mut st.segment) {
                 st.parse = Ok(());
                 st.hashed = common.hashed;
                 self.table.prefetch_index(common.hashed.hash);
@@ -462,12 +456,12 @@ impl Engine {
             .zip(frames)
             .zip(ingress);
         for (verdict, (((p, st), frame), &port)) in verdicts.iter_mut().zip(packets) {
-            // The parse result stage 1 deferred (a common UDP frame: its straight path to an
+            // The parse result stage 1 deferred (a common frame: its straight path to an
             // established session reads nothing from it) is written by the first branch that
             // needs it; a closure, so that the straight path pays nothing to carry it.
             let parsed = move || -> &Parsed {
                 let p = p;
-                if st.deferred() {
+                if st.common {
                     wire::materialise(frame, p);
                 }
                 p
@@ -477,7 +471,10 @@ impl Engine {
                 Ok(()) => match self.candidate_hit(st, now_ms) {
                     Some(slot) => {
                         let swapped = st.hashed.reversed;
-                        self.existing(slot, swapped, parsed, frame, port, now_ns, now_ms)
+                        // Read only if the session is TCP: then so is the frame (the key
+                        // matched), and stage 1 wrote its segment.
+                        let seg = &st.segment;
+                        self.existing(slot, swapped, parsed, seg, frame, port, now_ns, now_ms)
                     }
                     None => self.packet(now_ns, parsed(), st, frame, port),
                 },
@@ -564,7 +561,8 @@ impl Engine {
             if self.timed_out(slot, now_ms) {
                 self.end(slot, EndReason::AgedOut, now_ns);
             } else {
-                return self.existing(slot, swapped, || p, frame, ingress, now_ns, now_ms);
+                let seg = &segment(p);
+                return self.existing(slot, swapped, || p, seg, frame, ingress, now_ns, now_ms);
             }
         }
         self.open(
@@ -580,9 +578,10 @@ impl Engine {
     }
 
     /// A packet of an existing session. Inlined where it is called (stage 3's common case and
-    /// `flow_packet`): a UDP packet's whole work is the few lines here; TCP's tracker, app-ID
-    /// and a refused flow's drop are calls. `parsed` gives the packet's parse result, which
-    /// only those calls read (stage 3 may have it to write yet).
+    /// `flow_packet`): a UDP packet's whole work, and a TCP segment's in-order step, are the
+    /// few lines here; the full TCP tracker, app-ID and a refused flow's drop are calls.
+    /// `parsed` gives the packet's parse result, which only those calls read (stage 3 may have
+    /// it to write yet); `seg` is a TCP packet's segment.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn existing<'p>(
@@ -590,6 +589,7 @@ impl Engine {
         slot: u32,
         swapped: bool,
         parsed: impl FnOnce() -> &'p Parsed,
+        seg: &Segment,
         frame: &[u8],
         ingress: u8,
         now_ns: u64,
@@ -607,13 +607,13 @@ impl Engine {
         if session.kind == SessionKind::Tcp {
             // An in-order data or ACK segment of an established connection is the tracker's
             // one step here; any other segment goes through the whole state machine.
-            let p = parsed();
-            if !session.tcp.established_step(dir, &segment(p)) {
+            if !session.tcp.established_step(dir, seg) {
+                let p = parsed();
                 return self.existing_tcp(slot, dir, swapped, p, frame, ingress, now_ns, now_ms);
             }
             session.count(dir, frame.len(), now_ms);
-            if !session.has(sf::APP_DECIDED) && p.payload_len > 0 {
-                return self.identify(slot, dir, p, frame, ingress, now_ns);
+            if !session.has(sf::APP_DECIDED) && seg.payload_len > 0 {
+                return self.identify(slot, dir, parsed(), frame, ingress, now_ns);
             }
             return Verdict::Forward;
         }

@@ -150,12 +150,19 @@ pub struct Common {
 /// The engine's burst stage, first step: the common frame (untagged IPv4 TCP or UDP, not a
 /// fragment) on its straight-line path (`plain.rs`), parsed into `p` in place (the stage keeps
 /// an array of results rather than moving a ~140-byte result per packet), with the same result
-/// as [`parse`]. A UDP frame's result is **not written** until [`materialise`] is called: the
-/// engine's straight path to an established UDP session needs only the hash and flow. `None`:
-/// any other frame, for [`parse_other`].
+/// as [`parse`]. The result is **not written** until [`materialise`] is called: the engine's
+/// straight path to an established session needs only the hash, the flow and, for TCP, the
+/// segment's fields, which are written to `segment` (as the tracker's established step reads
+/// them: `wscale` stays `None`, it counts only on a SYN, which the step leaves to the full
+/// tracker; a UDP frame leaves `segment` as it was). `None`: any other frame, for
+/// [`parse_other`].
 #[inline(always)]
-pub fn parse_common(frame: &[u8], p: &mut Parsed) -> Option<Common> {
-    plain::parse_or_defer(frame, p)
+pub fn parse_common(
+    frame: &[u8],
+    p: &mut Parsed,
+    segment: &mut crate::tcp::Segment,
+) -> Option<Common> {
+    plain::parse_or_defer(frame, p, segment)
 }
 
 /// The engine's burst stage, for the frames [`parse_common`] left: parses into `p` and returns
@@ -166,8 +173,7 @@ pub fn parse_other(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason>
     Ok(p.key.hashed())
 }
 
-/// Writes the result [`parse_common`] deferred for `frame` (a UDP one): the same as
-/// [`parse`]'s.
+/// Writes the result [`parse_common`] deferred for `frame`: the same as [`parse`]'s.
 #[inline(never)]
 pub fn materialise(frame: &[u8], p: &mut Parsed) {
     if plain::parse(frame, p).is_none() {

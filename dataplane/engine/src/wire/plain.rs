@@ -10,6 +10,7 @@
 
 use super::{l4, Common, FragInfo, Kind, Parsed, TcpInfo, ETHERTYPE_IPV4};
 use crate::flow::{ipv4_flow, v4_mapped, FlowKey, PROTO_TCP, PROTO_UDP};
+use crate::tcp::Segment;
 
 const L3: usize = 14;
 const L4: usize = L3 + 20;
@@ -37,20 +38,21 @@ fn four(h: &[u8], at: usize) -> [u8; 4] {
 /// untouched and the frame to the full parser.
 #[inline(always)]
 pub fn parse(frame: &[u8], p: &mut Parsed) -> Option<Common> {
-    scan::<false>(frame, p)
+    scan::<false>(frame, p, &mut Segment::default())
 }
 
-/// [`parse`], except that a UDP frame leaves `p` unwritten: the engine's straight path to an
-/// established UDP session reads nothing from the result, and writing it was a tenth of that
-/// packet's instructions. A caller that needs it after all runs [`parse`] again on the same
-/// frame.
+/// [`parse`], except that `p` is left unwritten: the engine's straight path to an established
+/// session reads nothing from the result but, for TCP, the segment's fields, written to
+/// `segment` (and only for TCP: a UDP frame writes nothing at all). Writing the result was a
+/// tenth of that packet's instructions. A caller that needs it after all runs [`parse`] again
+/// on the same frame.
 #[inline(always)]
-pub fn parse_or_defer(frame: &[u8], p: &mut Parsed) -> Option<Common> {
-    scan::<true>(frame, p)
+pub fn parse_or_defer(frame: &[u8], p: &mut Parsed, segment: &mut Segment) -> Option<Common> {
+    scan::<true>(frame, p, segment)
 }
 
 #[inline(always)]
-fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<Common> {
+fn scan<const DEFER: bool>(frame: &[u8], p: &mut Parsed, segment: &mut Segment) -> Option<Common> {
     let h = frame.first_chunk::<L4>()?;
     if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
         return None;
@@ -90,7 +92,7 @@ fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<Common> {
                 return None;
             }
             let ports = (be16([u[0], u[1]]), be16([u[2], u[3]]));
-            if DEFER_UDP {
+            if DEFER {
                 return Some(common(&ip, ports));
             }
             Some(write(
@@ -115,11 +117,24 @@ fn scan<const DEFER_UDP: bool>(frame: &[u8], p: &mut Parsed) -> Option<Common> {
                 window: be16([t[14], t[15]]),
                 ..TcpInfo::default()
             };
+            let ports = (be16([t[0], t[1]]), be16([t[2], t[3]]));
+            if DEFER {
+                // The options (read only for a SYN's window scale) wait with the rest: they
+                // never refuse a segment.
+                *segment = Segment {
+                    flags: tcp.flags,
+                    seq: tcp.seq,
+                    ack: tcp.ack,
+                    window: tcp.window,
+                    wscale: None,
+                    payload_len: (end - (L4 + doff)) as u32,
+                };
+                return Some(common(&ip, ports));
+            }
             if doff > 20 {
                 let options = frame.get(TCP_OPTIONS..L4 + doff).unwrap_or(&[]);
                 l4::tcp_options(options, &mut tcp);
             }
-            let ports = (be16([t[0], t[1]]), be16([t[2], t[3]]));
             Some(write(p, &ip, ports, tcp, L4 + doff, end))
         }
         _ => None,

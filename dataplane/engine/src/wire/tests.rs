@@ -652,7 +652,7 @@ fn plain_path_agrees_with_the_full_parser() {
     let (mut taken, mut deferred) = (0, 0);
     let mut check = |f: &[u8]| {
         let mut p = Parsed::default();
-        if let Some(Common { hashed, flow }) = plain::parse(f, &mut p) {
+        if let Some(Common { hashed, flow, .. }) = plain::parse(f, &mut p) {
             taken += 1;
             assert_eq!(Ok(p), parse_full(f), "plain path differs on {f:02x?}");
             assert_eq!(
@@ -669,14 +669,29 @@ fn plain_path_agrees_with_the_full_parser() {
         assert_eq!(parse(f), parse_full(f), "parse differs on {f:02x?}");
         // The engine's staged parse, deferred result written afterwards, is the same again.
         let mut q = Parsed::default();
-        if let Some(common) = parse_common(f, &mut q) {
-            if common.flow.proto == PROTO_UDP {
-                deferred += 1;
-                assert_eq!(q, Parsed::default(), "deferred parse wrote on {f:02x?}");
-                materialise(f, &mut q);
-            }
+        let mut staged_segment = crate::tcp::Segment {
+            flags: 0xff,
+            ..Default::default()
+        };
+        let untouched = staged_segment;
+        if let Some(common) = parse_common(f, &mut q, &mut staged_segment) {
+            deferred += 1;
+            assert_eq!(q, Parsed::default(), "deferred parse wrote on {f:02x?}");
+            materialise(f, &mut q);
             assert_eq!(Ok(q), parse_full(f), "staged parse differs on {f:02x?}");
             assert_eq!(common.hashed, q.key.hashed(), "staged hash on {f:02x?}");
+            let segment = match q.key.proto {
+                PROTO_TCP => crate::tcp::Segment {
+                    flags: q.tcp.flags,
+                    seq: q.tcp.seq,
+                    ack: q.tcp.ack,
+                    window: q.tcp.window,
+                    wscale: None,
+                    payload_len: q.payload_len as u32,
+                },
+                _ => untouched,
+            };
+            assert_eq!(staged_segment, segment, "staged segment on {f:02x?}");
         } else {
             let other = parse_other(f, &mut q).map(|hashed| (hashed, q));
             let full = parse_full(f).map(|p| (p.key.hashed(), p));
