@@ -604,18 +604,12 @@ impl Engine {
         } else {
             Dir::ServerToClient
         };
-        if session.kind == SessionKind::Tcp {
-            // An in-order data or ACK segment of an established connection is the tracker's
-            // one step here; any other segment goes through the whole state machine.
-            if !session.tcp.established_step(dir, seg) {
-                let p = parsed();
-                return self.existing_tcp(slot, dir, swapped, p, frame, ingress, now_ns, now_ms);
-            }
-            session.count(dir, frame.len(), now_ms);
-            if !session.has(sf::APP_DECIDED) && seg.payload_len > 0 {
-                return self.identify(slot, dir, parsed(), frame, ingress, now_ns);
-            }
-            return Verdict::Forward;
+        // An in-order data or ACK segment of an established connection is the TCP tracker's
+        // one step, and then handled as a datagram; any other segment goes through the whole
+        // state machine.
+        if session.kind == SessionKind::Tcp && !session.tcp.established_step(dir, seg) {
+            let p = parsed();
+            return self.existing_tcp(slot, dir, swapped, p, frame, ingress, now_ns, now_ms);
         }
         session.count(dir, frame.len(), now_ms);
         if !session.has(sf::APP_DECIDED) {

@@ -232,11 +232,7 @@ impl TcpTracker {
         if self.state != TcpState::Established || seg.flags & class_bits != flags::ACK {
             return false;
         }
-        let [first, second] = &mut self.peers;
-        let (sender, receiver) = match dir {
-            Dir::ClientToServer => (first, second),
-            Dir::ServerToClient => (second, first),
-        };
+        let (sender, receiver) = self.sender_receiver(dir);
         if !sender.seen() {
             return false;
         }
@@ -246,11 +242,29 @@ impl TcpTracker {
         {
             return false;
         }
-        window::update(sender, receiver, seg, &numbers);
+        self.track(dir, seg, &numbers);
+        true
+    }
+
+    /// The side sending in `dir` and the side receiving.
+    #[inline(always)]
+    fn sender_receiver(&mut self, dir: Dir) -> (&mut TcpPeer, &mut TcpPeer) {
+        let [first, second] = &mut self.peers;
+        match dir {
+            Dir::ClientToServer => (first, second),
+            Dir::ServerToClient => (second, first),
+        }
+    }
+
+    /// Applies an accepted segment's numbers to both sides; a flow with no hole left in
+    /// either direction starts its out-of-order count again.
+    #[inline(always)]
+    fn track(&mut self, dir: Dir, seg: &Segment, numbers: &window::SegNumbers) {
+        let (sender, receiver) = self.sender_receiver(dir);
+        window::update(sender, receiver, seg, numbers);
         if self.peers.iter().all(|p| { p.next } >= { p.end }) {
             self.out_of_order = 0;
         }
-        true
     }
 
     /// A `Next` cell: the exceptions, window checks, bookkeeping, then the state change.
@@ -321,16 +335,7 @@ impl TcpTracker {
             }
         }
 
-        let [first, second] = &mut self.peers;
-        let (sender, receiver) = if s == 0 {
-            (first, second)
-        } else {
-            (second, first)
-        };
-        window::update(sender, receiver, seg, &numbers);
-        if self.peers.iter().all(|p| { p.next } >= { p.end }) {
-            self.out_of_order = 0;
-        }
+        self.track(dir, seg, &numbers);
 
         let next = if close_step_done(self.state, next, &self.peers) {
             next
