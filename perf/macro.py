@@ -143,7 +143,7 @@ def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough",
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pcap", required=True)
-    ap.add_argument("--label", default="pass-through")
+    ap.add_argument("--label", help="a name for the run in the JSON line (default: the mode)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=8, help="seconds sampled per run")
     ap.add_argument("--warmup", type=float, default=2)
@@ -166,13 +166,17 @@ def main():
         print(f"round {r + 1}: testpmd {tp[-1] / 1e6 if tp else 0:.2f} Mpps, "
               f"synwall {sw[-1] / 1e6:.2f} Mpps, {SETUPS[-1] / 1e6:.2f} M sessions/s", file=sys.stderr)
     result = {
-        "label": a.label, "mode": a.mode, "burst": a.burst, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
+        "label": a.label or a.mode, "mode": a.mode, "burst": a.burst, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
         "testpmd_mpps": round(statistics.median(tp) / 1e6, 2) if tp else None,
         "synwall_mpps": round(statistics.median(sw) / 1e6, 2),
         "synwall_sessions_per_sec": round(statistics.median(SETUPS)),
     }
     if tp:
         result["ratio"] = round(statistics.median(sw) / statistics.median(tp), 3)
+        # Each round's two runs are minutes apart at most: the median of the rounds' own ratios
+        # is less moved by a machine whose speed drifts over the run (both are reported).
+        result["round_ratios"] = [round(s / t, 3) for s, t in zip(sw, tp)]
+        result["median_round_ratio"] = round(statistics.median(result["round_ratios"]), 3)
     print(json.dumps(result))
     if a.json:
         with open(a.json, "a") as f:
