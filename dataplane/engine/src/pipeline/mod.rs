@@ -561,7 +561,7 @@ impl Engine {
             if self.timed_out(slot, now_ms) {
                 self.end(slot, EndReason::AgedOut, now_ns);
             } else {
-                let seg = &segment(p);
+                let seg = &p.segment();
                 return self.existing(slot, swapped, || p, seg, frame, ingress, now_ns, now_ms);
             }
         }
@@ -653,7 +653,7 @@ impl Engine {
     ) -> Verdict {
         let len = frame.len();
         let session = self.table.value_mut(slot);
-        let verdict = session.tcp.on_segment(dir, &segment(p), &self.cfg.tcp);
+        let verdict = session.tcp.on_segment(dir, &p.segment(), &self.cfg.tcp);
         if verdict.forwards() {
             session.count(dir, len, now_ms);
         }
@@ -743,7 +743,7 @@ impl Engine {
         let mut client_is_receiver = false;
         let (kind, tcp) = match p.key.proto {
             PROTO_TCP => {
-                let seg = segment(p);
+                let seg = p.segment();
                 let class = tcp::segment_class(p.tcp.flags);
                 if class == tcp::SegClass::Syn {
                     (SessionKind::Tcp, TcpTracker::new_from_syn(&seg))
@@ -1352,17 +1352,4 @@ impl Engine {
 /// ICMPv6 messages of the link (router/neighbour discovery, multicast listeners).
 fn is_icmpv6_link_control(icmp_type: u8) -> bool {
     matches!(icmp_type, 130..=137 | 143)
-}
-
-/// The TCP fields the tracker reads.
-#[inline(always)]
-fn segment(p: &Parsed) -> Segment {
-    Segment {
-        flags: p.tcp.flags,
-        seq: p.tcp.seq,
-        ack: p.tcp.ack,
-        window: p.tcp.window,
-        wscale: p.tcp.wscale,
-        payload_len: p.payload_len as u32,
-    }
 }

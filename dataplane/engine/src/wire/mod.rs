@@ -56,6 +56,21 @@ pub struct TcpInfo {
     pub wscale: Option<u8>,
 }
 
+impl TcpInfo {
+    /// The fields the TCP tracker reads, for a segment of `payload_len` payload bytes.
+    #[inline(always)]
+    pub fn segment(&self, payload_len: u32) -> crate::tcp::Segment {
+        crate::tcp::Segment {
+            flags: self.flags,
+            seq: self.seq,
+            ack: self.ack,
+            window: self.window,
+            wscale: self.wscale,
+            payload_len,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[repr(u8)]
 pub enum IcmpKind {
@@ -127,6 +142,14 @@ pub struct Parsed {
     pub icmp: IcmpInfo,
     /// For ICMP errors: the key of the packet the error is about, as its sender sent it.
     pub inner: Option<FlowKey>,
+}
+
+impl Parsed {
+    /// A TCP packet's segment as the tracker reads it.
+    #[inline(always)]
+    pub fn segment(&self) -> crate::tcp::Segment {
+        self.tcp.segment(self.payload_len as u32)
+    }
 }
 
 /// Parses a frame. Never panics; allocates nothing.

@@ -119,16 +119,9 @@ fn scan<const DEFER: bool>(frame: &[u8], p: &mut Parsed, segment: &mut Segment) 
             };
             let ports = (be16([t[0], t[1]]), be16([t[2], t[3]]));
             if DEFER {
-                // The options (read only for a SYN's window scale) wait with the rest: they
-                // never refuse a segment.
-                *segment = Segment {
-                    flags: tcp.flags,
-                    seq: tcp.seq,
-                    ack: tcp.ack,
-                    window: tcp.window,
-                    wscale: None,
-                    payload_len: (end - (L4 + doff)) as u32,
-                };
+                // The options (read only for a SYN's window scale, so `wscale` stays `None`)
+                // wait with the rest: they never refuse a segment.
+                *segment = tcp.segment((end - (L4 + doff)) as u32);
                 return Some(common(&ip, ports));
             }
             if doff > 20 {

@@ -682,12 +682,8 @@ fn plain_path_agrees_with_the_full_parser() {
             assert_eq!(common.hashed, q.key.hashed(), "staged hash on {f:02x?}");
             let segment = match q.key.proto {
                 PROTO_TCP => crate::tcp::Segment {
-                    flags: q.tcp.flags,
-                    seq: q.tcp.seq,
-                    ack: q.tcp.ack,
-                    window: q.tcp.window,
                     wscale: None,
-                    payload_len: q.payload_len as u32,
+                    ..q.segment()
                 },
                 _ => untouched,
             };
