@@ -31,13 +31,23 @@ def eal_common(prefix):
     return ["--no-huge", "-m", "1536", "--no-shconf", "--no-pci", f"--file-prefix={prefix}"]
 
 
-def vdevs(pcap):
-    return [f"--vdev=net_pcap0,rx_pcap={pcap},infinite_rx=1", "--vdev=net_null0,no-rx=1"]
+def vdevs(pcaps):
+    # One receive queue per capture: flows split across queues as RSS would split them.
+    rx = ",".join(f"rx_pcap={p}" for p in pcaps)
+    return [f"--vdev=net_pcap0,{rx},infinite_rx=1", "--vdev=net_null0,no-rx=1"]
 
 
-def run_testpmd(pcap, duration, warmup, mbufs):
-    cmd = ["dpdk-testpmd", "-l", "0,1", *eal_common(f"tp{os.getpid()}"), *vdevs(pcap), "--",
-           "--forward-mode=io", "--nb-cores=1", "--auto-start", "--stats-period", "1",
+def lcore_args(lcores):
+    """`-l 0,1` by default; `--lcores MAP` (DPDK's lcore@cpu map) when the run needs more lcores
+    than the machine has cpus (the main lcore mostly sleeps)."""
+    return [f"--lcores={lcores}"] if lcores else ["-l", "0,1"]
+
+
+def run_testpmd(pcaps, duration, warmup, mbufs, cores=1, lcores=None):
+    queues = len(pcaps)
+    cmd = ["dpdk-testpmd", *lcore_args(lcores), *eal_common(f"tp{os.getpid()}"), *vdevs(pcaps),
+           "--", "--forward-mode=io", f"--nb-cores={cores}", f"--rxq={queues}", f"--txq={queues}",
+           "--auto-start", "--stats-period", "1",
            f"--total-num-mbufs={mbufs}", "--burst=32", "--txd=1024", "--rxd=1024"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          stdin=subprocess.DEVNULL)
@@ -66,12 +76,12 @@ def run_testpmd(pcap, duration, warmup, mbufs):
     return statistics.median(samples)
 
 
-def synwall_config(pcap, tmp, mbufs, workers, mode, burst=32):
+def synwall_config(pcaps, tmp, mbufs, workers, mode, burst=32, lcores=None):
     return f"""
 dataplane:
   mode: {mode}
   burst: {burst}
-  eal: {json.dumps(eal_common(f"swp{os.getpid()}") + vdevs(pcap))}
+  eal: {json.dumps((lcore_args(lcores) if lcores else []) + eal_common(f"swp{os.getpid()}") + vdevs(pcaps))}
   workers: {json.dumps(workers)}
   mbufs: {mbufs}
   ports:
@@ -101,10 +111,10 @@ def status(sock):
 SETUPS = []
 
 
-def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough", max_sessions=1000000, burst=32):
+def run_synwall(pcaps, duration, warmup, mbufs, workers=(1,), mode="passthrough", max_sessions=1000000, burst=32, lcores=None):
     tmp = tempfile.mkdtemp(prefix="synwall-perf-")
     cfg = Path(tmp) / "perf.yaml"
-    cfg.write_text(synwall_config(pcap, tmp, mbufs, list(workers), mode, burst).replace("{max_sessions}", str(max_sessions)))
+    cfg.write_text(synwall_config(pcaps, tmp, mbufs, list(workers), mode, burst, lcores).replace("{max_sessions}", str(max_sessions)))
     sock = f"{tmp}/synwall.sock"
     log = open(Path(tmp) / "synwall.log", "w")
     p = subprocess.Popen([str(BIN / "synwall"), "--config", str(cfg)], stdout=log,
@@ -142,13 +152,16 @@ def run_synwall(pcap, duration, warmup, mbufs, workers=(1,), mode="passthrough",
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pcap", required=True)
+    ap.add_argument("--pcap", required=True,
+                    help="capture to replay; several, comma-separated, are one receive queue each")
     ap.add_argument("--label", help="a name for the run in the JSON line (default: the mode)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=8, help="seconds sampled per run")
     ap.add_argument("--warmup", type=float, default=2)
     ap.add_argument("--mbufs", type=int, default=65535)
-    ap.add_argument("--workers", default="1", help="synwall worker lcores, e.g. 1 or 1,2")
+    ap.add_argument("--workers", default="1",
+                    help="synwall worker lcores, e.g. 1 or 1,2 (testpmd gets as many forwarding cores)")
+    ap.add_argument("--lcores", help="EAL lcore map for both, e.g. '0@0,1@0,2@1' (default: -l 0,1)")
     ap.add_argument("--skip-testpmd", action="store_true")
     ap.add_argument("--mode", default="passthrough", choices=["passthrough", "firewall"],
                     help="synwall dataplane.mode")
@@ -156,17 +169,19 @@ def main():
     ap.add_argument("--burst", type=int, default=32, help="synwall dataplane.burst (testpmd: 32)")
     ap.add_argument("--json", help="append the result as a JSON line to this file")
     a = ap.parse_args()
-    pcap = str(Path(a.pcap).resolve())
+    pcaps = [str(Path(p).resolve()) for p in a.pcap.split(",")]
     workers = [int(w) for w in a.workers.split(",")]
+    if len(pcaps) != len(workers):
+        sys.exit("macro.py: give one capture (receive queue) per worker")
     tp, sw = [], []
     for r in range(a.rounds):
         if not a.skip_testpmd:
-            tp.append(run_testpmd(pcap, a.duration, a.warmup, a.mbufs))
-        sw.append(run_synwall(pcap, a.duration, a.warmup, a.mbufs, workers, a.mode, a.max_sessions, a.burst))
+            tp.append(run_testpmd(pcaps, a.duration, a.warmup, a.mbufs, len(workers), a.lcores))
+        sw.append(run_synwall(pcaps, a.duration, a.warmup, a.mbufs, workers, a.mode, a.max_sessions, a.burst, a.lcores))
         print(f"round {r + 1}: testpmd {tp[-1] / 1e6 if tp else 0:.2f} Mpps, "
               f"synwall {sw[-1] / 1e6:.2f} Mpps, {SETUPS[-1] / 1e6:.2f} M sessions/s", file=sys.stderr)
     result = {
-        "label": a.label or a.mode, "mode": a.mode, "burst": a.burst, "pcap": Path(pcap).name, "rounds": a.rounds, "workers": workers,
+        "label": a.label or a.mode, "mode": a.mode, "burst": a.burst, "pcap": ",".join(Path(p).name for p in pcaps), "rounds": a.rounds, "workers": workers,
         "testpmd_mpps": round(statistics.median(tp) / 1e6, 2) if tp else None,
         "synwall_mpps": round(statistics.median(sw) / 1e6, 2),
         "synwall_sessions_per_sec": round(statistics.median(SETUPS)),

@@ -745,6 +745,7 @@ impl Driver {
             match v {
                 Verdict::Forward => self.forwarded += 1,
                 Verdict::Drop(_) => self.dropped += 1,
+                Verdict::HandOff(owner) => panic!("a lone worker handed a packet to {owner}"),
             }
         }
         let emits = self.engine.emits();

@@ -5,12 +5,15 @@ pub mod engine;
 pub mod frames;
 pub mod seeds;
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use synwall_engine::config::Config;
 use synwall_engine::forge::{self, Unreachable};
-use synwall_engine::pipeline::{EngineConfig, EMIT_BYTES};
+use synwall_engine::pipeline::{owner_worker, Engine, EngineConfig, Verdict, EMIT_BYTES};
 use synwall_engine::policy::Policy;
+use synwall_engine::records::RecordRing;
+use synwall_engine::stats::CounterBlock;
 use synwall_engine::wire::{self, IcmpKind, Kind, Parsed, MAX_VLANS};
 
 /// The `parse` target: the wire parser on raw bytes. Besides not panicking, a parsed frame
@@ -39,6 +42,7 @@ pub fn parse(data: &[u8]) {
         wire::parse_full(frame),
         "the common frame's path differs from the full parser"
     );
+    hand_off(frame);
     let Ok(p) = wire::parse(frame) else {
         return;
     };
@@ -72,6 +76,57 @@ pub fn parse(data: &[u8]) {
         );
     }
     forged(frame, &p);
+}
+
+/// Workers of the hand-off check: not a power of two, so that `owner_worker`'s scaling shows.
+pub(crate) const HAND_OFF_WORKERS: u8 = 3;
+
+thread_local! {
+    /// One engine per worker of a software hand-off, fed every frame the target sees.
+    static HAND_OFF_ENGINES: RefCell<Vec<(Engine, Arc<RecordRing>)>> =
+        RefCell::new(hand_off_engines());
+}
+
+fn hand_off_engines() -> Vec<(Engine, Arc<RecordRing>)> {
+    let config = Config::from_yaml_str(
+        "dataplane:\n  workers: [1, 2, 3]\n  ports:\n    - { name: a, device: net_tap0, zone: trust }\n    - { name: b, device: net_tap1, zone: untrust }\n  vwires: [[a, b]]\nsession:\n  max_sessions: 192\nrules:\n  - { name: all, from: [any], to: [any], action: allow }\n",
+    )
+    .expect("the hand-off config is valid");
+    let policy = Arc::new(Policy::compile(&config).expect("compiles"));
+    (0..HAND_OFF_WORKERS)
+        .map(|w| {
+            let mut cfg =
+                EngineConfig::from_config(&config, Arc::clone(&policy), w, HAND_OFF_WORKERS.into());
+            cfg.hand_off_workers = HAND_OFF_WORKERS;
+            let ring = Arc::new(RecordRing::new(1 << 12));
+            let engine = Engine::new(cfg, CounterBlock::standalone(), Arc::clone(&ring), 0);
+            (engine, ring)
+        })
+        .collect()
+}
+
+/// The software hand-off: every worker's engine hands `frame` to the worker that
+/// `wire::flow_hash` and `owner_worker` name, in its burst's first stage, and keeps it when that
+/// is itself or when the frame has no flow (not IP, malformed). A frame is handed off whole,
+/// unprocessed: the owner's engine takes it.
+fn hand_off(frame: &[u8]) {
+    let owner = wire::flow_hash(frame).map(|hash| owner_worker(hash, HAND_OFF_WORKERS));
+    HAND_OFF_ENGINES.with(|engines| {
+        for (me, (engine, ring)) in engines.borrow_mut().iter_mut().enumerate() {
+            let verdict = engine.process(1, frame, 0);
+            engine.clear_emits();
+            while ring.pop().is_some() {}
+            match owner {
+                Some(owner) if usize::from(owner) != me => {
+                    assert_eq!(verdict, Verdict::HandOff(owner), "worker {me}")
+                }
+                _ => assert!(
+                    !matches!(verdict, Verdict::HandOff(_)),
+                    "worker {me} handed off a frame it owns: {verdict:?}"
+                ),
+            }
+        }
+    });
 }
 
 fn check_offsets(frame: &[u8], p: &Parsed) {

@@ -121,3 +121,68 @@ fn arbitrary_bytes_run_clean() {
         crate::config(&data);
     }
 }
+
+#[test]
+fn hand_off_spreads_flows_over_every_worker() {
+    // Flows of every kind through the parse target, whose hand-off check has each worker's
+    // engine agree with `flow_hash` on the owner; and the owners are spread evenly.
+    use crate::frames::{self, IpOpts, Tcp};
+    use synwall_engine::pipeline::owner_worker;
+    let workers = crate::HAND_OFF_WORKERS;
+    let mut owned = vec![0usize; workers.into()];
+    let (mut frame, mut l4) = (Vec::new(), Vec::new());
+    for n in 0..400u16 {
+        for v6 in [false, true] {
+            for kind in 0..3 {
+                let mut client = [0u8; 16];
+                let mut server = [0u8; 16];
+                if v6 {
+                    client[..2].copy_from_slice(&[0x20, 0x01]);
+                    server[..2].copy_from_slice(&[0x20, 0x01]);
+                } else {
+                    client[10..12].copy_from_slice(&[0xff, 0xff]);
+                    server[10..12].copy_from_slice(&[0xff, 0xff]);
+                    client[12] = 10;
+                    server[12] = 10;
+                }
+                client[14..].copy_from_slice(&n.to_be_bytes());
+                server[13] = 9;
+                server[15] = 1;
+                let (opts, proto) = match kind {
+                    0 => (IpOpts::default(), 17),
+                    1 => (IpOpts::default(), 6),
+                    _ => (
+                        IpOpts {
+                            fragment: Some((0, true)),
+                            ..Default::default()
+                        },
+                        17,
+                    ),
+                };
+                if proto == 6 {
+                    let syn = Tcp {
+                        flags: synwall_engine::tcp::flags::SYN,
+                        window: 1000,
+                        ..Default::default()
+                    };
+                    frames::tcp_segment(&mut l4, 1024 + n, 80, &syn, b"");
+                } else {
+                    frames::udp_datagram(&mut l4, 1024 + n, 53, b"data");
+                }
+                frames::ip_frame(&mut frame, client, server, v6, proto, &opts, &l4);
+                let hash = synwall_engine::wire::flow_hash(&frame).expect("an IP flow");
+                owned[owner_worker(hash, workers) as usize] += 1;
+                let mut input = vec![0u8];
+                input.extend_from_slice(&frame);
+                crate::parse(&input);
+            }
+        }
+    }
+    let total: usize = owned.iter().sum();
+    for (worker, &n) in owned.iter().enumerate() {
+        assert!(
+            n * 4 > total && n * 5 < total * 2,
+            "worker {worker} owns {n} of {total} flows: {owned:?}"
+        );
+    }
+}

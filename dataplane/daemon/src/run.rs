@@ -240,8 +240,11 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
         rings.push(Arc::clone(&ring));
         let (req_tx, req_rx) = crossbeam::channel::bounded(4);
         requests.push(req_tx);
-        let engine_cfg =
+        let mut engine_cfg =
             EngineConfig::from_config(&plan.config, Arc::clone(&policy), wi as u8, nworkers_usize);
+        if handoff.is_some() {
+            engine_cfg.hand_off_workers = nworkers_usize as u8;
+        }
         let engine = Engine::new(engine_cfg, counters.clone(), ring, clock.now());
         let worker = Worker {
             index: wi,

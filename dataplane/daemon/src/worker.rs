@@ -18,7 +18,6 @@ use synwall_engine::protect::ProtectionConfig;
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_engine::records::NameTable;
 use synwall_engine::stats::{CounterBlock, WorkerBlock};
-use synwall_engine::wire;
 
 use crate::clock::Clock;
 
@@ -73,7 +72,9 @@ pub struct Worker {
     pub burst: usize,
     pub clock: Clock,
     /// Present with several workers when the NIC does not deliver both directions of a flow to
-    /// the same queue: flows are then owned by `hash % workers`.
+    /// the same queue: flows are then owned by `synwall_engine::pipeline::owner_worker`, and
+    /// the engine marks the packets of other workers' flows (`Verdict::HandOff`) in the same
+    /// pass that parses the rest.
     pub handoff: Option<Handoff>,
     pub requests: Receiver<WorkerRequest>,
     pub names: Arc<NameTable>,
@@ -111,13 +112,10 @@ impl Worker {
                 self.counters
                     .view()
                     .add_port_rx(port as usize, rx.len() as u64);
-                if self.handoff.is_some() {
-                    self.hand_off_foreign(&mut rx, &mut foreign);
-                }
                 if self.passthrough {
                     self.pass_through(&mut rx, port, &mut pending);
                 } else {
-                    self.process(&mut rx, |_| port, &mut pending, now);
+                    self.process(&mut rx, |_| port, &mut pending, &mut foreign, now);
                 }
             }
             if let Some(h) = &self.handoff {
@@ -140,7 +138,7 @@ impl Worker {
                     for (i, slot) in ingress.iter_mut().enumerate().take(rx.len()) {
                         *slot = index.get(rx.port(i) as usize).copied().unwrap_or(0);
                     }
-                    self.process(&mut rx, |i| ingress[i], &mut pending, now);
+                    self.process(&mut rx, |i| ingress[i], &mut pending, &mut foreign, now);
                 }
             }
             for (port, buf) in pending.iter_mut().enumerate() {
@@ -196,13 +194,15 @@ impl Worker {
         Self::transmit(&mut self.tx[e], &self.counters, e, rx);
     }
 
-    /// Runs the engine over a burst and queues what it forwards on the egress ports.
+    /// Runs the engine over a burst, hands the packets of other workers' flows to them (through
+    /// `foreign`, empty before and after) and queues what it forwards on the egress ports.
     #[inline(always)]
     fn process(
         &mut self,
         rx: &mut Burst,
         ingress_of: impl Fn(usize) -> u8,
         pending: &mut [Burst],
+        foreign: &mut Burst,
         now: u64,
     ) {
         let n = rx.len();
@@ -220,16 +220,21 @@ impl Worker {
                 .process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
         }
         // Forwarded packets go, in order, to the virtual-wire peer of their ingress port; the
-        // others (dropped, already counted by the engine) are freed.
+        // others (dropped, already counted by the engine) are freed, but for those handed off.
         let mut dest = [u8::MAX; BURST_MAX];
-        let mut no_egress = 0;
+        let (mut no_egress, mut handed_off) = (0, 0);
         for i in 0..n {
-            if verdicts[i] == Verdict::Forward {
-                match self.peer.get(ingress[i] as usize).copied().flatten() {
+            match verdicts[i] {
+                Verdict::Forward => match self.peer.get(ingress[i] as usize).copied().flatten() {
                     Some(e) => dest[i] = e as u8,
                     None => no_egress += 1,
-                }
+                },
+                Verdict::Drop(_) => {}
+                Verdict::HandOff(_) => handed_off += 1,
             }
+        }
+        if handed_off > 0 {
+            self.hand_off(rx, &verdicts[..n], &mut dest, foreign);
         }
         if no_egress > 0 {
             self.counters
@@ -237,7 +242,7 @@ impl Worker {
                 .add_drop(DropReason::NoEgress, no_egress);
         }
         let (tx, counters) = (&mut self.tx, &self.counters);
-        rx.scatter(&dest[..n], pending, |e, out| {
+        rx.scatter(&dest[..rx.len()], pending, |e, out| {
             Self::transmit(&mut tx[e], counters, e, out)
         });
         if !self.engine.emits().is_empty() {
@@ -277,44 +282,32 @@ impl Worker {
         self.engine.clear_emits();
     }
 
-    /// Moves packets of flows another worker owns to that worker's inbox (counted; a full inbox
-    /// is a counted drop).
-    fn hand_off_foreign(&mut self, rx: &mut Burst, foreign: &mut Burst) {
-        let Some(h) = &self.handoff else { return };
-        let workers = h.inboxes.len() as u64;
-        let me = self.index as u8;
-        let mut owners = [me; BURST_MAX];
-        let n = rx.len();
-        for (i, o) in owners.iter_mut().enumerate().take(n) {
-            if let Some(hash) = wire::flow_hash(rx.data(i)) {
-                *o = (hash % workers) as u8;
+    /// Moves the packets the engine handed off (`Verdict::HandOff`) out of `rx` to their
+    /// owners' inboxes, in order, and closes the gaps in `dest` (a full inbox is a counted drop).
+    fn hand_off(&self, rx: &mut Burst, verdicts: &[Verdict], dest: &mut [u8], foreign: &mut Burst) {
+        let mut owners = [0u8; BURST_MAX];
+        let (mut kept, mut moved) = (0, 0);
+        rx.partition_into(foreign, |i| match verdicts[i] {
+            Verdict::HandOff(owner) => {
+                owners[moved] = owner;
+                moved += 1;
+                false
             }
-        }
-        let mut targets = [0u8; BURST_MAX];
-        let mut t = 0;
-        for &o in &owners[..n] {
-            if o != me {
-                targets[t] = o;
-                t += 1;
+            _ => {
+                dest[kept] = dest[i];
+                kept += 1;
+                true
             }
-        }
-        if t == 0 {
-            return;
-        }
-        let mut i = 0;
-        rx.partition_into(foreign, |_| {
-            let mine = owners[i] == me;
-            i += 1;
-            mine
         });
         let (mut j, mut sent, mut lost) = (0, 0, 0);
+        // The engine hands off only when it was told the workers, with the inboxes here; the
+        // owner is one of them (`owner_worker`).
+        let inboxes = self.handoff.as_ref().map_or(&[][..], |h| &h.inboxes[..]);
         foreign.drain(|m| {
-            match h.inboxes[targets[j] as usize].push(m) {
-                Ok(()) => sent += 1,
-                Err(m) => {
-                    lost += 1;
-                    drop(m);
-                }
+            match inboxes.get(owners[j] as usize).map(|inbox| inbox.push(m)) {
+                Some(Ok(())) => sent += 1,
+                // A full inbox: the packet is freed here (`m`, given back, or never taken).
+                Some(Err(_)) | None => lost += 1,
             }
             j += 1;
         });

@@ -6,17 +6,20 @@
 //! synwall-gen bulk --flows 1000000 --packets-per-flow 10 --proto tcp --handshake \
 //!     --size imix --both-directions --seed 7 --out bulk.pcap
 //! synwall-gen hostile --out hostile.pcap
+//! synwall-gen split --workers 2 --input bulk.pcap --out-prefix bulk
 //! ```
 //! Captures are little-endian classic pcap with microsecond timestamps (`--nanos` for
 //! nanoseconds), Ethernet linktype. Bulk captures are streamed to disk.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use synwall_engine::capture::{PcapWriter, TimestampResolution, MAX_SNAPLEN};
+use synwall_engine::capture::{PcapReader, PcapWriter, TimestampResolution, MAX_SNAPLEN};
+use synwall_engine::pipeline::owner_worker;
+use synwall_engine::wire;
 use synwall_perf::gen::bulk::{write_bulk, BulkProfile, BulkProto, FrameSize};
 use synwall_perf::gen::hostile::{HostileCapture, HOSTILE_SEED};
 use synwall_perf::gen::scenarios::Scenario;
@@ -98,6 +101,18 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Split a capture by the worker that owns each flow (as the software hand-off picks it,
+    /// `synwall_engine::pipeline::owner_worker`): `<prefix>.<worker>.pcap`. Replayed
+    /// one file a receive queue, it is what a NIC's symmetric RSS would deliver: every packet
+    /// arrives at its owner. Frames that are not IP go to worker 0.
+    Split {
+        #[arg(long)]
+        workers: u8,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out_prefix: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -134,13 +149,20 @@ fn family(ipv6: bool) -> IpFamily {
 }
 
 fn open_capture(output: &Output) -> Result<PcapWriter<BufWriter<File>>, String> {
-    let file = File::create(&output.out)
-        .map_err(|err| format!("cannot create {}: {err}", output.out.display()))?;
     let resolution = if output.nanos {
         TimestampResolution::Nanos
     } else {
         TimestampResolution::Micros
     };
+    create_capture(&output.out, resolution)
+}
+
+fn create_capture(
+    path: &Path,
+    resolution: TimestampResolution,
+) -> Result<PcapWriter<BufWriter<File>>, String> {
+    let file =
+        File::create(path).map_err(|err| format!("cannot create {}: {err}", path.display()))?;
     PcapWriter::with_resolution(
         BufWriter::with_capacity(1 << 20, file),
         resolution,
@@ -255,6 +277,43 @@ fn run(cli: Cli) -> Result<(), String> {
             let count = finish(writer, &output.out)?;
             eprintln!("{}: {count} frames, {flows} flows", output.out.display());
         }
+        Command::Split {
+            workers,
+            input,
+            out_prefix,
+        } => split(workers, &input, &out_prefix)?,
+    }
+    Ok(())
+}
+
+fn split(workers: u8, input: &Path, out_prefix: &Path) -> Result<(), String> {
+    if workers == 0 {
+        return Err("--workers must be at least 1".into());
+    }
+    let file =
+        File::open(input).map_err(|err| format!("cannot open {}: {err}", input.display()))?;
+    let mut reader = PcapReader::new(BufReader::with_capacity(1 << 20, file))
+        .map_err(|err| format!("{}: {err}", input.display()))?;
+    let resolution = reader.header().resolution;
+    let paths: Vec<PathBuf> = (0..workers)
+        .map(|w| PathBuf::from(format!("{}.{w}.pcap", out_prefix.display())))
+        .collect();
+    let mut writers = paths
+        .iter()
+        .map(|path| create_capture(path, resolution))
+        .collect::<Result<Vec<_>, _>>()?;
+    while let Some(record) = reader
+        .next_record()
+        .map_err(|err| format!("{}: {err}", input.display()))?
+    {
+        let owner = wire::flow_hash(record.data).map_or(0, |hash| owner_worker(hash, workers));
+        writers[owner as usize]
+            .write_record(record.timestamp_ns, record.data)
+            .map_err(|err| err.to_string())?;
+    }
+    for (writer, path) in writers.into_iter().zip(&paths) {
+        let count = finish(writer, path)?;
+        eprintln!("{}: {count} frames", path.display());
     }
     Ok(())
 }

@@ -72,6 +72,9 @@ pub enum Verdict {
     #[default]
     Forward,
     Drop(DropReason),
+    /// Another worker owns the packet's flow: hand the packet to it, unprocessed (software
+    /// hand-off, [`EngineConfig::hand_off_workers`]; never given otherwise).
+    HandOff(u8),
 }
 
 /// A port as the engine sees it.
@@ -99,6 +102,11 @@ pub struct EngineConfig {
     pub fragments: u32,
     /// Zone protection (flood limits) by zone id, this worker's share.
     pub protection: ProtectionConfig,
+    /// Workers that share flows by software hand-off (the NIC does not send both directions of
+    /// a flow to one worker): with more than one, a packet of a flow another worker owns
+    /// ([`owner_worker`]) gets [`Verdict::HandOff`] in the burst's first stage, from the hash
+    /// that stage computes anyway. 1: this engine takes every packet it is given.
+    pub hand_off_workers: u8,
 }
 
 impl EngineConfig {
@@ -143,8 +151,17 @@ impl EngineConfig {
             ports,
             policy,
             fragments: crate::frag::capacity_for(share),
+            hand_off_workers: 1,
         }
     }
+}
+
+/// The worker of `workers` that owns a flow whose owner hash ([`wire::flow_hash`]) is `hash`.
+/// A multiply-shift of hash bits 32-55, which neither the index's home bucket (bits 0-31) nor
+/// its tag (bits 56-63) uses: a worker's flows spread over its whole index and all tags.
+#[inline(always)]
+pub fn owner_worker(hash: u64, workers: u8) -> u8 {
+    ((((hash >> 32) & 0xff_ffff) * workers as u64) >> 24) as u8
 }
 
 /// A session id: worker, 24 bits of the slot's generation, slot. Unique while a slot is reused
@@ -184,8 +201,9 @@ impl RateLimit {
 /// What the first two stages of a burst learn of a packet.
 #[derive(Clone, Copy, Debug)]
 struct Staged {
-    /// The parse outcome: `Err` is the packet's drop reason.
-    parse: Result<(), DropReason>,
+    /// Stage 1's outcome: `Err` is the packet's verdict, already reached (a drop: it did not
+    /// parse; a hand-off: another worker owns its flow).
+    parse: Result<(), Verdict>,
     /// The flow key's hash and orientation (when parsed).
     hashed: FlowHash,
     /// The table key of the packet's flow (canonical orientation): from the parser's common
@@ -414,25 +432,13 @@ impl Engine {
         let mut scratch = std::mem::take(&mut self.scratch);
         let parsed = &mut scratch.parsed[..n];
         let staged = &mut scratch.staged[..n];
-        // Stage 1: parse and hash every packet; start loading its index bucket. Results are
-        // written in place and borrowed below, never moved (a parse result is ~140 bytes). The
-        // common frame takes a branch of its own, every other frame one call out of line: with
-        // one join after both, the compiler kept the common path's values on the stack.
-        for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
-            if let Some(common) = wire::parse_common(frame, p, &mut st.segment) {
-                st.parse = Ok(());
-                st.hashed = common.hashed;
-                self.table.prefetch_index(common.hashed.hash);
-                st.common = true;
-                st.probe = StoredKey::canonical_v4(&common.flow);
-                continue;
-            }
-            st.common = false;
-            st.parse = wire::parse_other(frame, p).map(|hashed| {
-                st.hashed = hashed;
-                self.table.prefetch_index(hashed.hash);
-            });
-        }
+        // Stage 1: parse and hash every packet; start loading its index bucket. With software
+        // hand-off the owner test is compiled in; a lone worker's loop has none.
+        let handed_off = if self.cfg.hand_off_workers > 1 {
+            self.parse_stage::<true>(frames, parsed, staged)
+        } else {
+            self.parse_stage::<false>(frames, parsed, staged)
+        };
         // Stage 2: with the buckets arriving, start loading each packet's likely entry, and
         // build the table key of the packets the common path did not take. (Here, not in stage
         // 1: read right after the parser stored it, the key's address would wait on the store
@@ -467,7 +473,7 @@ impl Engine {
                 p
             };
             *verdict = match st.parse {
-                Err(reason) => Verdict::Drop(reason),
+                Err(decided) => decided,
                 Ok(()) => match self.candidate_hit(st, now_ms) {
                     Some(slot) => {
                         let swapped = st.hashed.reversed;
@@ -487,8 +493,78 @@ impl Engine {
         }
         self.scratch = scratch;
         let c = self.counters.view();
-        c.add(WorkerBlock::PACKETS, n as u64);
+        c.add(WorkerBlock::PACKETS, (n - handed_off) as u64);
         c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+    }
+
+    /// Burst stage 1: parses and hashes every frame and starts loading its index bucket.
+    /// Results are written in place and borrowed by the later stages, never moved (a parse
+    /// result is ~140 bytes). The common frame takes a branch of its own, every other frame one
+    /// call out of line: with one join after both, the compiler kept the common path's values
+    /// on the stack. `HAND_OFF`: packets of flows another worker owns get their verdict here
+    /// (`Verdict::HandOff`) and go no further; returns how many.
+    #[inline(always)]
+    fn parse_stage<const HAND_OFF: bool>(
+        &self,
+        frames: &[&[u8]],
+        parsed: &mut [Parsed],
+        staged: &mut [Staged],
+    ) -> usize {
+        let (me, workers) = (self.cfg.worker, self.cfg.hand_off_workers);
+        let mut handed_off = 0;
+        for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
+            if let Some(common) = wire::parse_common(frame, p, &mut st.segment) {
+                st.common = true;
+                st.hashed = common.hashed;
+                if HAND_OFF {
+                    // A common frame is never a fragment: its flow hash is its owner hash.
+                    let owner = owner_worker(common.hashed.hash, workers);
+                    if owner != me {
+                        st.parse = Err(Verdict::HandOff(owner));
+                        handed_off += 1;
+                        continue;
+                    }
+                }
+                st.parse = Ok(());
+                self.table.prefetch_index(common.hashed.hash);
+                st.probe = StoredKey::canonical_v4(&common.flow);
+                continue;
+            }
+            st.common = false;
+            st.parse = match wire::parse_other(frame, p) {
+                Err(reason) => Err(Verdict::Drop(reason)),
+                Ok(hashed) => {
+                    st.hashed = hashed;
+                    match Self::other_owner(p, hashed, me, workers).filter(|_| HAND_OFF) {
+                        Some(owner) => {
+                            handed_off += 1;
+                            Err(Verdict::HandOff(owner))
+                        }
+                        None => {
+                            self.table.prefetch_index(hashed.hash);
+                            Ok(())
+                        }
+                    }
+                }
+            };
+        }
+        handed_off
+    }
+
+    /// The worker that owns a packet of the general parser's, when that is not `me` (of
+    /// `workers` sharing flows by hand-off): see [`wire::flow_hash`]. A frame without a flow
+    /// (not IP) stays where it arrived.
+    #[inline(always)]
+    fn other_owner(p: &Parsed, hashed: FlowHash, me: u8, workers: u8) -> Option<u8> {
+        if workers <= 1 || p.kind != Kind::Ip {
+            return None;
+        }
+        let hash = if p.frag.is_fragment {
+            wire::owner_key(p).hash64()
+        } else {
+            hashed.hash
+        };
+        Some(owner_worker(hash, workers)).filter(|&owner| owner != me)
     }
 
     /// The session slot of a packet that needs none of `flow_packet`'s general checks: one the

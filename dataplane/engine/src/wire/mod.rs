@@ -241,8 +241,9 @@ fn parse_full_into(frame: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
     ip::check_addresses(p)
 }
 
-/// Parses and hashes a frame's flow (symmetric): which worker owns it. `None` for frames
-/// without a flow (non-IP, malformed).
+/// Parses and hashes a frame's flow (symmetric): the owner hash, which picks the worker that
+/// owns it (`crate::pipeline::owner_worker`). `None` for frames without a flow (non-IP,
+/// malformed). The engine computes the same in its burst's first stage.
 ///
 /// Fragments hash by addresses (and, IPv4, protocol) alone, as NICs' RSS hashes them: a
 /// datagram's later fragments have no ports, and they must reach the worker that saw its first
