@@ -16,6 +16,10 @@ pub struct Burst {
     len: usize,
 }
 
+// SAFETY: a burst owns its mbufs exclusively (as `Mbuf` does, which is `Send`); moving the
+// burst moves their ownership to another lcore whole (the hand-off rings pass full bursts).
+unsafe impl Send for Burst {}
+
 impl Default for Burst {
     fn default() -> Self {
         Self::new()

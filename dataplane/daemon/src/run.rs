@@ -27,8 +27,8 @@ use crate::worker::{Handoff, Worker};
 const MAX_DPDK_PORT_ID: usize = 64;
 /// Records a worker may have waiting for the log writer; more are counted as dropped.
 const RECORD_RING: usize = 16_384;
-/// Packets one worker may have waiting in another's inbox.
-const HANDOFF_RING: usize = 4096;
+/// Bursts a worker's hand-off inbox holds (of up to `BURST_MAX` packets each).
+const HANDOFF_RING: usize = 128;
 /// Drivers whose RSS is Toeplitz over the key we give, so that a symmetric key sends both
 /// directions of a flow to one queue. Others (TAP's kernel queues, ...) get software hand-off.
 const SYMMETRIC_RSS_DRIVERS: &[&str] = &[
@@ -358,6 +358,8 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
     });
     let created = r.sum(WorkerBlock::SESSIONS_CREATED);
     drop(mgmt);
+    // Packets still in the inboxes go back to the pool while it exists.
+    drop(handoff);
     drop(ports);
     drop(pool);
     drop(eal);

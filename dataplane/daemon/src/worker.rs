@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crossbeam::channel::{Receiver, Sender};
 use crossbeam::queue::ArrayQueue;
-use dpdk::{Burst, Mbuf, Mempool, RxQueue, TxQueue, BURST_MAX};
+use dpdk::{Burst, Mempool, RxQueue, TxQueue, BURST_MAX};
 use synwall_engine::api::{SessionFilter, SessionView};
 use synwall_engine::pipeline::{Engine, Verdict};
 use synwall_engine::policy::Policy;
@@ -52,8 +52,13 @@ pub enum WorkerRequest {
 
 /// Packets travelling between workers: each worker owns the inbox at its index.
 pub struct Handoff {
-    pub inboxes: Arc<Vec<ArrayQueue<Mbuf>>>,
+    /// Each worker's inbox: whole bursts, so that a hand-off costs one ring operation a burst
+    /// for each owner it sends to, not one a packet.
+    pub inboxes: Arc<Vec<ArrayQueue<Burst>>>,
 }
+
+/// Hand-off bursts a worker takes from its inbox a loop at most (its own queues come between).
+const INBOX_BURSTS_PER_LOOP: usize = 4;
 
 /// What one worker owns.
 pub struct Worker {
@@ -88,8 +93,10 @@ impl Worker {
     /// The worker's main loop; returns 0 when asked to stop.
     pub fn run(mut self) -> i32 {
         let mut rx = Burst::new();
-        let mut foreign = Burst::new();
-        let mut pending: Vec<Burst> = (0..self.tx.len()).map(|_| Burst::new()).collect();
+        // Where processed packets wait to leave: each port's transmit burst (by port index),
+        // then, with software hand-off, a burst for each worker's inbox.
+        let workers = self.handoff.as_ref().map_or(0, |h| h.inboxes.len());
+        let mut outs: Vec<Burst> = (0..self.tx.len() + workers).map(|_| Burst::new()).collect();
         let mut loops: u32 = 0;
         let mut next_tick = 0u64;
         let (mut prev_start, mut prev_worked) = (dpdk::tsc(), false);
@@ -113,37 +120,33 @@ impl Worker {
                     .view()
                     .add_port_rx(port as usize, rx.len() as u64);
                 if self.passthrough {
-                    self.pass_through(&mut rx, port, &mut pending);
+                    self.pass_through(&mut rx, port, &mut outs);
                 } else {
-                    self.process(&mut rx, |_| port, &mut pending, &mut foreign, now);
+                    self.process(&mut rx, |_| port, &mut outs, now);
                 }
             }
-            if let Some(h) = &self.handoff {
-                let inbox = &h.inboxes[self.index];
-                while rx.room() > 0 {
-                    match inbox.pop() {
-                        Some(m) => {
-                            let _ = rx.push(m);
-                        }
-                        None => break,
-                    }
+            for _ in 0..INBOX_BURSTS_PER_LOOP {
+                let Some(mut handed) = self
+                    .handoff
+                    .as_ref()
+                    .and_then(|h| h.inboxes[self.index].pop())
+                else {
+                    break;
+                };
+                worked = true;
+                self.counters
+                    .view()
+                    .add(WorkerBlock::HANDOFF_RECEIVED, handed.len() as u64);
+                let index = &self.port_index;
+                let mut ingress = [0u8; BURST_MAX];
+                for (i, slot) in ingress.iter_mut().enumerate().take(handed.len()) {
+                    *slot = index.get(handed.port(i) as usize).copied().unwrap_or(0);
                 }
-                if !rx.is_empty() {
-                    worked = true;
-                    self.counters
-                        .view()
-                        .add(WorkerBlock::HANDOFF_RECEIVED, rx.len() as u64);
-                    let index = &self.port_index;
-                    let mut ingress = [0u8; BURST_MAX];
-                    for (i, slot) in ingress.iter_mut().enumerate().take(rx.len()) {
-                        *slot = index.get(rx.port(i) as usize).copied().unwrap_or(0);
-                    }
-                    self.process(&mut rx, |i| ingress[i], &mut pending, &mut foreign, now);
-                }
+                self.process(&mut handed, |i| ingress[i], &mut outs, now);
             }
-            for (port, buf) in pending.iter_mut().enumerate() {
-                if !buf.is_empty() {
-                    Self::transmit(&mut self.tx[port], &self.counters, port, buf);
+            for (d, out) in outs.iter_mut().enumerate() {
+                if !out.is_empty() {
+                    self.send(d, out);
                 }
             }
             if now >= next_tick {
@@ -169,8 +172,10 @@ impl Worker {
                 self.serve_requests(now);
             }
         }
-        for (port, buf) in pending.iter_mut().enumerate() {
-            Self::transmit(&mut self.tx[port], &self.counters, port, buf);
+        for (d, out) in outs.iter_mut().enumerate() {
+            if !out.is_empty() {
+                self.send(d, out);
+            }
         }
         0
     }
@@ -178,7 +183,7 @@ impl Worker {
     /// `dataplane.mode: passthrough`: the whole burst goes to the ingress port's peer, by pointer,
     /// without touching a packet (the I/O path alone, as dpdk-testpmd's io forwarding).
     #[inline(always)]
-    fn pass_through(&mut self, rx: &mut Burst, port: u8, pending: &mut [Burst]) {
+    fn pass_through(&mut self, rx: &mut Burst, port: u8, outs: &mut [Burst]) {
         let Some(e) = self.peer.get(port as usize).copied().flatten() else {
             self.counters
                 .view()
@@ -188,21 +193,20 @@ impl Worker {
         };
         // Straight from the receive burst to transmit, as testpmd's io forwarding does; what
         // waits for this port from earlier goes first, to keep order.
-        if !pending[e].is_empty() {
-            Self::transmit(&mut self.tx[e], &self.counters, e, &mut pending[e]);
+        if !outs[e].is_empty() {
+            Self::transmit(&mut self.tx[e], &self.counters, e, &mut outs[e]);
         }
         Self::transmit(&mut self.tx[e], &self.counters, e, rx);
     }
 
-    /// Runs the engine over a burst, hands the packets of other workers' flows to them (through
-    /// `foreign`, empty before and after) and queues what it forwards on the egress ports.
+    /// Runs the engine over a burst and queues what it forwards on the egress ports and what
+    /// it hands off for the owners' inboxes (`outs`, as in `run`).
     #[inline(always)]
     fn process(
         &mut self,
         rx: &mut Burst,
         ingress_of: impl Fn(usize) -> u8,
-        pending: &mut [Burst],
-        foreign: &mut Burst,
+        outs: &mut [Burst],
         now: u64,
     ) {
         let n = rx.len();
@@ -219,10 +223,12 @@ impl Worker {
             self.engine
                 .process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
         }
-        // Forwarded packets go, in order, to the virtual-wire peer of their ingress port; the
-        // others (dropped, already counted by the engine) are freed, but for those handed off.
+        // Forwarded packets go, in order, to the virtual-wire peer of their ingress port, those
+        // handed off to their owner's inbox burst; the others (dropped, already counted by the
+        // engine) are freed.
         let mut dest = [u8::MAX; BURST_MAX];
-        let (mut no_egress, mut handed_off) = (0, 0);
+        let mut no_egress = 0;
+        let ports = self.tx.len();
         for i in 0..n {
             match verdicts[i] {
                 Verdict::Forward => match self.peer.get(ingress[i] as usize).copied().flatten() {
@@ -230,36 +236,50 @@ impl Worker {
                     None => no_egress += 1,
                 },
                 Verdict::Drop(_) => {}
-                Verdict::HandOff(_) => handed_off += 1,
+                Verdict::HandOff(owner) => dest[i] = (ports + owner as usize) as u8,
             }
-        }
-        if handed_off > 0 {
-            self.hand_off(rx, &verdicts[..n], &mut dest, foreign);
         }
         if no_egress > 0 {
             self.counters
                 .view()
                 .add_drop(DropReason::NoEgress, no_egress);
         }
-        let (tx, counters) = (&mut self.tx, &self.counters);
-        rx.scatter(&dest[..rx.len()], pending, |e, out| {
-            Self::transmit(&mut tx[e], counters, e, out)
-        });
+        rx.scatter(&dest[..n], outs, |d, out| self.send(d, out));
         if !self.engine.emits().is_empty() {
-            self.send_emits(pending);
+            self.send_emits(outs);
         }
         // Transmit now rather than at the end of the loop: mbufs that go back to the pool while
         // still warm are the next ones the NIC fills (holding a burst per port cost ~5-10 %).
-        for (e, out) in pending.iter_mut().enumerate() {
+        // A hand-off burst goes now too: one inbox push for each owner this burst had packets for.
+        for (d, out) in outs.iter_mut().enumerate() {
             if !out.is_empty() {
-                Self::transmit(&mut self.tx[e], &self.counters, e, out);
+                self.send(d, out);
             }
+        }
+    }
+
+    /// Sends what waits in `outs[d]` (see `run`): transmits it on port `d`, or pushes it whole to
+    /// the inbox of worker `d - ports` (a full inbox is a counted drop of its packets).
+    #[inline(always)]
+    fn send(&mut self, d: usize, out: &mut Burst) {
+        let ports = self.tx.len();
+        if d < ports {
+            Self::transmit(&mut self.tx[d], &self.counters, d, out);
+            return;
+        }
+        let burst = std::mem::take(out);
+        let len = burst.len() as u64;
+        let c = self.counters.view();
+        match self.handoff.as_ref().and_then(|h| h.inboxes.get(d - ports)) {
+            Some(inbox) if inbox.push(burst).is_ok() => c.add(WorkerBlock::HANDOFF_SENT, len),
+            // A burst the inbox gives back (full) drops here, freeing its packets.
+            _ => c.add_drop(DropReason::HandoffFull, len),
         }
     }
 
     /// Sends the packets the engine built (resets, unreachables): copied into fresh mbufs and
     /// queued on their port. A pool out of mbufs is a counted drop of the reply, never a wait.
-    fn send_emits(&mut self, pending: &mut [Burst]) {
+    fn send_emits(&mut self, outs: &mut [Burst]) {
         let emits = self.engine.emits();
         for i in 0..emits.len() {
             let (bytes, port) = emits.get(i);
@@ -272,50 +292,14 @@ impl Worker {
                 Some(buf) => buf.copy_from_slice(bytes),
                 None => continue,
             }
-            if port < pending.len() {
-                if let Err(m) = pending[port].push(m) {
-                    Self::transmit(&mut self.tx[port], &self.counters, port, &mut pending[port]);
-                    let _ = pending[port].push(m);
+            if port < self.tx.len() {
+                if let Err(m) = outs[port].push(m) {
+                    Self::transmit(&mut self.tx[port], &self.counters, port, &mut outs[port]);
+                    let _ = outs[port].push(m);
                 }
             }
         }
         self.engine.clear_emits();
-    }
-
-    /// Moves the packets the engine handed off (`Verdict::HandOff`) out of `rx` to their
-    /// owners' inboxes, in order, and closes the gaps in `dest` (a full inbox is a counted drop).
-    fn hand_off(&self, rx: &mut Burst, verdicts: &[Verdict], dest: &mut [u8], foreign: &mut Burst) {
-        let mut owners = [0u8; BURST_MAX];
-        let (mut kept, mut moved) = (0, 0);
-        rx.partition_into(foreign, |i| match verdicts[i] {
-            Verdict::HandOff(owner) => {
-                owners[moved] = owner;
-                moved += 1;
-                false
-            }
-            _ => {
-                dest[kept] = dest[i];
-                kept += 1;
-                true
-            }
-        });
-        let (mut j, mut sent, mut lost) = (0, 0, 0);
-        // The engine hands off only when it was told the workers, with the inboxes here; the
-        // owner is one of them (`owner_worker`).
-        let inboxes = self.handoff.as_ref().map_or(&[][..], |h| &h.inboxes[..]);
-        foreign.drain(|m| {
-            match inboxes.get(owners[j] as usize).map(|inbox| inbox.push(m)) {
-                Some(Ok(())) => sent += 1,
-                // A full inbox: the packet is freed here (`m`, given back, or never taken).
-                Some(Err(_)) | None => lost += 1,
-            }
-            j += 1;
-        });
-        let c = self.counters.view();
-        c.add(WorkerBlock::HANDOFF_SENT, sent);
-        if lost > 0 {
-            c.add_drop(DropReason::HandoffFull, lost);
-        }
     }
 
     #[inline(always)]
