@@ -8,6 +8,12 @@ ratio. The rate is the null port's transmitted packets per second, sampled once 
 warm-up, from testpmd's own stats and from synwall's management socket.
 
     perf/macro.py --pcap perf/data/udp-3k.pcap --rounds 3 --duration 8 --label pass-through
+
+Several workers: one capture per receive queue (`--pcap a.pcap,b.pcap`), as many synwall workers
+and testpmd forwarding cores (`--workers 1,2`). `net_pcap` has no RSS, so synwall hands flows to
+their owners in software; captures split by owner (`synwall-gen split`) deliver every packet to
+the worker that owns it, as a NIC's symmetric RSS would. `--lcores` maps lcores to cpus for both
+(three lcores on a two-cpu machine: `0@0,1@0,2@1`, the main lcore mostly asleep).
 """
 
 import argparse
