@@ -88,10 +88,19 @@ thread_local! {
 }
 
 fn hand_off_engines() -> Vec<(Engine, Arc<RecordRing>)> {
-    let config = Config::from_yaml_str(
-        "dataplane:\n  workers: [1, 2, 3]\n  ports:\n    - { name: a, device: net_tap0, zone: trust }\n    - { name: b, device: net_tap1, zone: untrust }\n  vwires: [[a, b]]\nsession:\n  max_sessions: 192\nrules:\n  - { name: all, from: [any], to: [any], action: allow }\n",
-    )
-    .expect("the hand-off config is valid");
+    const CONFIG: &str = r#"
+dataplane:
+  workers: [1, 2, 3]
+  ports:
+    - { name: a, device: net_tap0, zone: trust }
+    - { name: b, device: net_tap1, zone: untrust }
+  vwires: [[a, b]]
+session:
+  max_sessions: 192
+rules:
+  - { name: all, from: [any], to: [any], action: allow }
+"#;
+    let config = Config::from_yaml_str(CONFIG).expect("the hand-off config is valid");
     let policy = Arc::new(Policy::compile(&config).expect("compiles"));
     (0..HAND_OFF_WORKERS)
         .map(|w| {

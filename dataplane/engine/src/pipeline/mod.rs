@@ -535,7 +535,14 @@ impl Engine {
                 Err(reason) => Err(Verdict::Drop(reason)),
                 Ok(hashed) => {
                     st.hashed = hashed;
-                    match Self::other_owner(p, hashed, me, workers).filter(|_| HAND_OFF) {
+                    let owner = if HAND_OFF {
+                        wire::owner_hash(p, hashed.hash)
+                            .map(|hash| owner_worker(hash, workers))
+                            .filter(|&owner| owner != me)
+                    } else {
+                        None
+                    };
+                    match owner {
                         Some(owner) => {
                             handed_off += 1;
                             Err(Verdict::HandOff(owner))
@@ -549,22 +556,6 @@ impl Engine {
             };
         }
         handed_off
-    }
-
-    /// The worker that owns a packet of the general parser's, when that is not `me` (of
-    /// `workers` sharing flows by hand-off): see [`wire::flow_hash`]. A frame without a flow
-    /// (not IP) stays where it arrived.
-    #[inline(always)]
-    fn other_owner(p: &Parsed, hashed: FlowHash, me: u8, workers: u8) -> Option<u8> {
-        if workers <= 1 || p.kind != Kind::Ip {
-            return None;
-        }
-        let hash = if p.frag.is_fragment {
-            wire::owner_key(p).hash64()
-        } else {
-            hashed.hash
-        };
-        Some(owner_worker(hash, workers)).filter(|&owner| owner != me)
     }
 
     /// The session slot of a packet that needs none of `flow_packet`'s general checks: one the

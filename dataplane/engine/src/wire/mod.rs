@@ -251,8 +251,18 @@ fn parse_full_into(frame: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
 /// fragmented packet of a flow may be judged on another worker than the flow's unfragmented
 /// packets.
 pub fn flow_hash(frame: &[u8]) -> Option<u64> {
-    match parse(frame) {
-        Ok(p) if p.kind == Kind::Ip => Some(owner_key(&p).hash64()),
+    let p = parse(frame).ok()?;
+    owner_hash(&p, p.key.hash64())
+}
+
+/// The owner hash of a parsed packet whose flow key hashes to `key_hash`: that hash, or for a
+/// fragment its [`owner_key`]'s; `None` for a frame without a flow (not IP), which stays with
+/// the worker that received it.
+#[inline]
+pub fn owner_hash(p: &Parsed, key_hash: u64) -> Option<u64> {
+    match p.kind {
+        Kind::Ip if p.frag.is_fragment => Some(owner_key(p).hash64()),
+        Kind::Ip => Some(key_hash),
         _ => None,
     }
 }
