@@ -738,9 +738,11 @@ impl Driver {
         let frames: Vec<&[u8]> = self.burst.iter().map(|(f, _)| f.as_slice()).collect();
         let ports: Vec<u8> = self.burst.iter().map(|(_, p)| *p).collect();
         let mut verdicts = vec![Verdict::Forward; frames.len()];
-        self.engine
+        let forwarded = self
+            .engine
             .process_burst(self.now, &frames, &ports, &mut verdicts);
         self.packets += frames.len() as u64;
+        let before = self.forwarded;
         for v in &verdicts {
             match v {
                 Verdict::Forward => self.forwarded += 1,
@@ -748,6 +750,12 @@ impl Driver {
                 Verdict::HandOff(owner) => panic!("a lone worker handed a packet to {owner}"),
             }
         }
+        // The worker sends a burst on whole when the count says every packet is forwarded.
+        assert_eq!(
+            forwarded as u64,
+            self.forwarded - before,
+            "process_burst's forwarded count against its verdicts"
+        );
         let emits = self.engine.emits();
         assert!(emits.len() <= MAX_EMITS);
         for i in 0..emits.len() {

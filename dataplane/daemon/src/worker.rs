@@ -122,7 +122,7 @@ impl Worker {
                 if self.passthrough {
                     self.pass_through(&mut rx, port, &mut outs);
                 } else {
-                    self.process(&mut rx, |_| port, &mut outs, now);
+                    self.process(&mut rx, &[port; BURST_MAX], Some(port), &mut outs, now);
                 }
             }
             for _ in 0..INBOX_BURSTS_PER_LOOP {
@@ -142,7 +142,7 @@ impl Worker {
                 for (i, slot) in ingress.iter_mut().enumerate().take(handed.len()) {
                     *slot = index.get(handed.port(i) as usize).copied().unwrap_or(0);
                 }
-                self.process(&mut handed, |i| ingress[i], &mut outs, now);
+                self.process(&mut handed, &ingress, None, &mut outs, now);
             }
             for (d, out) in outs.iter_mut().enumerate() {
                 if !out.is_empty() {
@@ -191,8 +191,14 @@ impl Worker {
             rx.clear();
             return;
         };
-        // Straight from the receive burst to transmit, as testpmd's io forwarding does; what
-        // waits for this port from earlier goes first, to keep order.
+        // Straight from the receive burst to transmit, as testpmd's io forwarding does.
+        self.transmit_whole(e, rx, outs);
+    }
+
+    /// Transmits a whole burst on port `e`, after what waits for that port from earlier (to keep
+    /// order).
+    #[inline(always)]
+    fn transmit_whole(&mut self, e: usize, rx: &mut Burst, outs: &mut [Burst]) {
         if !outs[e].is_empty() {
             Self::transmit(&mut self.tx[e], &self.counters, e, &mut outs[e]);
         }
@@ -200,51 +206,37 @@ impl Worker {
     }
 
     /// Runs the engine over a burst and queues what it forwards on the egress ports and what
-    /// it hands off for the owners' inboxes (`outs`, as in `run`).
+    /// it hands off for the owners' inboxes (`outs`, as in `run`). `ingress[i]` is packet `i`'s
+    /// port index; `one_port` is that port when the whole burst came from it (a receive burst).
     #[inline(always)]
     fn process(
         &mut self,
         rx: &mut Burst,
-        ingress_of: impl Fn(usize) -> u8,
+        ingress: &[u8; BURST_MAX],
+        one_port: Option<u8>,
         outs: &mut [Burst],
         now: u64,
     ) {
         let n = rx.len();
-        let mut ingress = [0u8; BURST_MAX];
-        for (i, slot) in ingress.iter_mut().enumerate().take(n) {
-            *slot = ingress_of(i);
-        }
         let mut verdicts = [Verdict::Forward; BURST_MAX];
-        if !self.passthrough {
-            // Each element written once (an empty array filled afterwards costs a second pass
-            // over all BURST_MAX of them, every burst).
-            let frames: [&[u8]; BURST_MAX] =
-                std::array::from_fn(|i| if i < n { rx.data(i) } else { &[] });
-            self.engine
-                .process_burst(now, &frames[..n], &ingress[..n], &mut verdicts[..n]);
+        let forwarded = if self.passthrough {
+            n
+        } else {
+            let engine = &mut self.engine;
+            rx.with_frames(|frames| {
+                engine.process_burst(now, frames, &ingress[..n], &mut verdicts[..n])
+            })
+        };
+        // The common case, a receive burst forwarded whole, goes on whole to the port's peer
+        // (as `pass_through` sends it): no destination per packet to work out.
+        let whole = one_port
+            .filter(|_| forwarded == n)
+            .and_then(|port| self.peer.get(port as usize).copied().flatten());
+        if let Some(e) = whole {
+            self.transmit_whole(e, rx, outs);
+        } else {
+            self.scatter(rx, ingress, &verdicts[..n], outs);
         }
-        // Forwarded packets go, in order, to the virtual-wire peer of their ingress port, those
-        // handed off to their owner's inbox burst; the others (dropped, already counted by the
-        // engine) are freed.
-        let mut dest = [u8::MAX; BURST_MAX];
-        let mut no_egress = 0;
-        let ports = self.tx.len();
-        for i in 0..n {
-            match verdicts[i] {
-                Verdict::Forward => match self.peer.get(ingress[i] as usize).copied().flatten() {
-                    Some(e) => dest[i] = e as u8,
-                    None => no_egress += 1,
-                },
-                Verdict::Drop(_) => {}
-                Verdict::HandOff(owner) => dest[i] = (ports + owner as usize) as u8,
-            }
-        }
-        if no_egress > 0 {
-            self.counters
-                .view()
-                .add_drop(DropReason::NoEgress, no_egress);
-        }
-        rx.scatter(&dest[..n], outs, |d, out| self.send(d, out));
         if !self.engine.emits().is_empty() {
             self.send_emits(outs);
         }
@@ -256,6 +248,38 @@ impl Worker {
                 self.send(d, out);
             }
         }
+    }
+
+    /// Moves each packet of a processed burst to where its verdict sends it: forwarded ones, in
+    /// order, to the virtual-wire peer of their ingress port, those handed off to their owner's
+    /// inbox burst; the others (dropped, already counted by the engine) are freed.
+    #[inline(always)]
+    fn scatter(
+        &mut self,
+        rx: &mut Burst,
+        ingress: &[u8; BURST_MAX],
+        verdicts: &[Verdict],
+        outs: &mut [Burst],
+    ) {
+        let mut dest = [u8::MAX; BURST_MAX];
+        let mut no_egress = 0;
+        let ports = self.tx.len();
+        for ((slot, verdict), &port) in dest.iter_mut().zip(verdicts).zip(ingress) {
+            match *verdict {
+                Verdict::Forward => match self.peer.get(port as usize).copied().flatten() {
+                    Some(e) => *slot = e as u8,
+                    None => no_egress += 1,
+                },
+                Verdict::Drop(_) => {}
+                Verdict::HandOff(owner) => *slot = (ports + owner as usize) as u8,
+            }
+        }
+        if no_egress > 0 {
+            self.counters
+                .view()
+                .add_drop(DropReason::NoEgress, no_egress);
+        }
+        rx.scatter(&dest[..verdicts.len()], outs, |d, out| self.send(d, out));
     }
 
     /// Sends what waits in `outs[d]` (see `run`): transmits it on port `d`, or pushes it whole to

@@ -416,14 +416,15 @@ impl Engine {
     }
 
     /// Processes a burst: `frames[i]` arrived on port `ingress[i]`; `verdicts[i]` receives its
-    /// fate. At most [`MAX_BURST`] packets.
+    /// fate. At most [`MAX_BURST`] packets. Returns how many it forwards (`Verdict::Forward`):
+    /// when that is all of them, the caller can send the burst on whole.
     pub fn process_burst(
         &mut self,
         now_ns: u64,
         frames: &[&[u8]],
         ingress: &[u8],
         verdicts: &mut [Verdict],
-    ) {
+    ) -> usize {
         let n = frames.len().min(MAX_BURST);
         debug_assert!(ingress.len() >= n && verdicts.len() >= n);
         // The per-packet work, staged over the burst so that each packet's cache misses (index
@@ -456,6 +457,7 @@ impl Engine {
         // UDP session in its candidate slot, goes straight to the session (`existing`); every
         // other packet takes the general path (`packet`), which finds or opens its session.
         let now_ms = self.ms(now_ns);
+        let mut dropped = 0;
         let packets = parsed
             .iter_mut()
             .zip(staged.iter())
@@ -489,12 +491,14 @@ impl Engine {
             // more than the branch here).
             if let Verdict::Drop(reason) = *verdict {
                 self.counters.view().add_drop(reason, 1);
+                dropped += 1;
             }
         }
         self.scratch = scratch;
         let c = self.counters.view();
         c.add(WorkerBlock::PACKETS, (n - handed_off) as u64);
         c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+        n - handed_off - dropped
     }
 
     /// Burst stage 1: parses and hashes every frame and starts loading its index bucket.
