@@ -162,7 +162,12 @@ def test_two_workers_hand_flows_to_their_owner(lab_factory):
 
 def test_show_session_lists_a_live_curl_and_clear_ends_it(lab_factory):
     lab = make_lab(lab_factory)
-    big = "0123456789abcdef" * 65536  # 1 MiB, fetched at 64 kB/s: the session lives ~16 s
+    # 16 MiB, fetched at 64 kB/s: more than both kernels can buffer (client receive buffer up to
+    # tcp_rmem's 6 MiB, server send buffer up to tcp_wmem's 4 MiB), so the server cannot send
+    # its FIN before the session is listed. (With 1 MiB, a receive buffer that autotuning grew
+    # while curl read its first bursts at full speed took the whole body and the FIN at once:
+    # the session showed CLOSE_WAIT, once in CI.)
+    big = "0123456789abcdef" * (65536 * 16)
     lab.http_server(80, big)
     curl = subprocess.Popen(["ip", "netns", "exec", lab.ns_client, "curl", "-sS", "-o", "/dev/null",
                              "--limit-rate", "64k", "--max-time", "30", "--speed-time", "3",
