@@ -2,7 +2,7 @@
 """Instructions a packet of the whole worker loop, counted by callgrind in a real DPDK run.
 
 synwall runs under `valgrind --tool=callgrind` on the same vdevs as `macro.py` (`net_pcap` with
-`infinite_rx=1` into `net_null`, one worker) for `--seconds`, then stops on SIGINT; the
+`infinite_rx=1` into `net_null`) for `--seconds`, then stops on SIGINT; the
 instructions inside the worker's loop (`Worker::run`, inclusive) are divided by the packets it
 forwarded, and split into the receive PMD, the transmit PMD, the engine (`process_burst`) and the
 rest (the worker's own: bursts, counters, timers). `--testpmd` counts `dpdk-testpmd`'s io
@@ -10,8 +10,11 @@ forwarding the same way (its forwarding thread; Debian's binary has no symbols, 
 
 Unlike a rate, the count does not move with the machine's load: it compares builds exactly
 where `macro.py`'s ratios scatter by +-5 %. It says nothing of cache misses (see `macro.py`).
+Several captures run as many workers, one receive queue each (callgrind runs their threads one
+at a time; the figures are then over all workers' packets).
 
     perf/instructions.py --pcap /tmp/udp-100k.pcap --mbufs 262143 --seconds 60 --testpmd
+    perf/instructions.py --pcap /tmp/udp-200k.0.pcap,/tmp/udp-200k.1.pcap --lcores '0@0,1@0,2@1' --mbufs 262143
 """
 
 import argparse
@@ -57,9 +60,10 @@ def callgrind(cmd, out_file, seconds, log_file):
     return Path(log_file).read_text()
 
 
-def count_synwall(pcap, mbufs, seconds, tmp):
+def count_synwall(pcaps, mbufs, seconds, tmp, lcores):
+    workers = list(range(1, len(pcaps) + 1))
     cfg = Path(tmp) / "synwall.yaml"
-    cfg.write_text(synwall_config([pcap], tmp, mbufs, [1], "firewall")
+    cfg.write_text(synwall_config(pcaps, tmp, mbufs, workers, "firewall", lcores=lcores)
                    .replace("{max_sessions}", "1000000"))
     out = f"{tmp}/synwall.callgrind"
     log = callgrind([str(BIN / "synwall"), "--config", str(cfg)], out, seconds, f"{tmp}/synwall.log")
@@ -67,6 +71,8 @@ def count_synwall(pcap, mbufs, seconds, tmp):
     if not m or int(m.group(2)) == 0:
         sys.exit(f"instructions.py: synwall forwarded nothing:\n{log[-2000:]}")
     packets = int(m.group(2))
+    # Several workers: callgrind_annotate sums a function over the threads, so the figures are
+    # all workers' instructions over all their packets.
     c = inclusive(out)
     pick = lambda key: next((v for k, v in c.items() if k.endswith(key)), 0)
     run = pick("Worker::run")
@@ -96,16 +102,22 @@ def count_testpmd(pcap, mbufs, seconds, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pcap", required=True)
+    ap.add_argument("--pcap", required=True,
+                    help="capture to replay; several, comma-separated, are one worker each "
+                         "(as in macro.py)")
+    ap.add_argument("--lcores", help="EAL lcore map with several workers, e.g. '0@0,1@0,2@1'")
     ap.add_argument("--mbufs", type=int, default=65535)
     ap.add_argument("--seconds", type=int, default=60, help="how long each runs under callgrind")
     ap.add_argument("--testpmd", action="store_true", help="count dpdk-testpmd's io forwarding too")
     a = ap.parse_args()
-    pcap = str(Path(a.pcap).resolve())
+    pcaps = [str(Path(p).resolve()) for p in a.pcap.split(",")]
+    if a.testpmd and len(pcaps) > 1:
+        sys.exit("instructions.py: --testpmd counts one forwarding core (one capture)")
     with tempfile.TemporaryDirectory(prefix="synwall-instr-") as tmp:
-        result = {"pcap": Path(pcap).name, "synwall": count_synwall(pcap, a.mbufs, a.seconds, tmp)}
+        result = {"pcap": ",".join(Path(p).name for p in pcaps), "workers": len(pcaps),
+                  "synwall": count_synwall(pcaps, a.mbufs, a.seconds, tmp, a.lcores)}
         if a.testpmd:
-            result["testpmd"] = count_testpmd(pcap, a.mbufs, a.seconds, tmp)
+            result["testpmd"] = count_testpmd(pcaps[0], a.mbufs, a.seconds, tmp)
     print(json.dumps(result))
 
 
