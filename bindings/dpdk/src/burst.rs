@@ -1,5 +1,4 @@
 use std::mem::MaybeUninit;
-use std::ptr::NonNull;
 
 use dpdk_sys::rte_mbuf;
 
@@ -45,24 +44,10 @@ impl Burst {
         self.len == 0
     }
 
-    /// Free places.
-    #[inline(always)]
-    pub fn room(&self) -> usize {
-        BURST_MAX - self.len
-    }
-
     #[inline(always)]
     fn raw(&self, i: usize) -> *mut rte_mbuf {
         assert!(i < self.len, "burst index {i} out of {}", self.len);
         self.pkts[i]
-    }
-
-    /// Packet bytes of packet `i`.
-    #[inline(always)]
-    pub fn data(&self, i: usize) -> &[u8] {
-        let m = self.raw(i);
-        // SAFETY: slots below len hold valid mbufs owned by this burst; &self forbids mutation.
-        unsafe { std::slice::from_raw_parts(raw::data_ptr(m), raw::data_len(m)) }
     }
 
     /// Calls `f` with the bytes of every packet, in order. The slices are built on the stack for
@@ -83,53 +68,11 @@ impl Burst {
         f(frames)
     }
 
-    /// Packet bytes of packet `i`, writable.
-    #[inline(always)]
-    pub fn data_mut(&mut self, i: usize) -> &mut [u8] {
-        let m = self.raw(i);
-        // SAFETY: as in `data`; &mut self gives exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(raw::data_ptr(m), raw::data_len(m)) }
-    }
-
-    /// Frame length of packet `i` (all segments).
-    #[inline(always)]
-    pub fn pkt_len(&self, i: usize) -> u32 {
-        // SAFETY: valid mbuf owned by the burst.
-        unsafe { raw::pkt_len(self.raw(i)) }
-    }
-
     /// Input port (DPDK port id) of packet `i`.
     #[inline(always)]
     pub fn port(&self, i: usize) -> u16 {
         // SAFETY: valid mbuf owned by the burst.
         unsafe { raw::port(self.raw(i)) }
-    }
-
-    /// Moves every packet out, in order, to `f`.
-    #[inline]
-    pub fn drain(&mut self, mut f: impl FnMut(Mbuf)) {
-        let n = self.len;
-        self.len = 0;
-        for &m in &self.pkts[..n] {
-            // SAFETY: the first n slots were valid owned mbufs; the burst no longer holds them.
-            f(unsafe { Mbuf::from_raw(NonNull::new_unchecked(m)) });
-        }
-    }
-
-    /// The NIC's RSS hash of packet `i`, 0 if none.
-    #[inline(always)]
-    pub fn rss_hash(&self, i: usize) -> u32 {
-        // SAFETY: valid mbuf owned by the burst.
-        unsafe { raw::rss_hash(self.raw(i)) }
-    }
-
-    /// Prefetches the first cache line of packet `i`'s data.
-    #[inline(always)]
-    pub fn prefetch(&self, i: usize) {
-        if i < self.len {
-            // SAFETY: prefetch of a valid address has no effect beyond the cache.
-            unsafe { dpdk_sys::shim_rte_prefetch0(raw::data_ptr(self.pkts[i]) as *const _) };
-        }
     }
 
     /// Adds a packet at the end; gives it back if the burst is full.
@@ -141,34 +84,6 @@ impl Burst {
         self.pkts[self.len] = m.into_raw().as_ptr();
         self.len += 1;
         Ok(())
-    }
-
-    /// Keeps the packets for which `keep(i)` is true, in order, and returns the others to `out`
-    /// (moved, not freed) as long as it has room; those that do not fit are freed. Returns how
-    /// many were removed.
-    #[inline]
-    pub fn partition_into(
-        &mut self,
-        out: &mut Burst,
-        mut keep: impl FnMut(usize) -> bool,
-    ) -> usize {
-        let mut w = 0;
-        let n = self.len;
-        for r in 0..n {
-            let m = self.pkts[r];
-            if keep(r) {
-                self.pkts[w] = m;
-                w += 1;
-            } else if out.len < BURST_MAX {
-                out.pkts[out.len] = m;
-                out.len += 1;
-            } else {
-                // SAFETY: m is a valid mbuf this burst owned; it leaves the burst here.
-                unsafe { dpdk_sys::shim_rte_pktmbuf_free(m) };
-            }
-        }
-        self.len = w;
-        n - w
     }
 
     /// Moves every packet `i`, in order, to the end of `outs[dest[i]]`, and frees those whose

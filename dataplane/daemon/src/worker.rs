@@ -144,11 +144,6 @@ impl Worker {
                 }
                 self.process(&mut handed, &ingress, None, &mut outs, now);
             }
-            for (d, out) in outs.iter_mut().enumerate() {
-                if !out.is_empty() {
-                    self.send(d, out);
-                }
-            }
             if now >= next_tick {
                 // The wheel turns every 10 ms; each call ages out a bounded number of sessions
                 // (EXPIRE_BUDGET). When timers due by now are left over (a mass expiry), the
@@ -172,11 +167,7 @@ impl Worker {
                 self.serve_requests(now);
             }
         }
-        for (d, out) in outs.iter_mut().enumerate() {
-            if !out.is_empty() {
-                self.send(d, out);
-            }
-        }
+        self.send_all(&mut outs);
         0
     }
 
@@ -219,14 +210,12 @@ impl Worker {
     ) {
         let n = rx.len();
         let mut verdicts = [Verdict::Forward; BURST_MAX];
-        let forwarded = if self.passthrough {
-            n
-        } else {
-            let engine = &mut self.engine;
-            rx.with_frames(|frames| {
-                engine.process_burst(now, frames, &ingress[..n], &mut verdicts[..n])
-            })
-        };
+        // (Never called in pass-through mode: `run.rs` sets up no hand-off then, so only
+        // receive bursts arrive, and `run` gives those to `pass_through`.)
+        let engine = &mut self.engine;
+        let forwarded = rx.with_frames(|frames| {
+            engine.process_burst(now, frames, &ingress[..n], &mut verdicts[..n])
+        });
         // The common case, a receive burst forwarded whole, goes on whole to the port's peer
         // (as `pass_through` sends it): no destination per packet to work out.
         let whole = one_port
@@ -243,6 +232,13 @@ impl Worker {
         // Transmit now rather than at the end of the loop: mbufs that go back to the pool while
         // still warm are the next ones the NIC fills (holding a burst per port cost ~5-10 %).
         // A hand-off burst goes now too: one inbox push for each owner this burst had packets for.
+        // So `outs` is empty again whenever `process` returns.
+        self.send_all(outs);
+    }
+
+    /// Sends whatever waits in `outs` (see `send`).
+    #[inline(always)]
+    fn send_all(&mut self, outs: &mut [Burst]) {
         for (d, out) in outs.iter_mut().enumerate() {
             if !out.is_empty() {
                 self.send(d, out);
