@@ -799,6 +799,10 @@ impl Driver {
             .map(|r| c.get(WorkerBlock::ENDS + r.index()))
             .sum();
         let table = self.engine.sessions();
+        // The index (growing or not) names every live slot once, reachably.
+        table
+            .check_index()
+            .unwrap_or_else(|e| panic!("session index: {e}"));
         let open = table
             .live_slots()
             .filter(|&s| !table.value(s).has(session_flags::ENDED))
