@@ -42,7 +42,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
     export PATH="$HOME/.cargo/bin:$PATH"
   else
-    echo "setup: Rust (>= 1.75) is needed: install it with rustup (https://rustup.rs), then run again" >&2
+    echo "setup: Rust (>= 1.77) is needed: install it with rustup (https://rustup.rs), then run again" >&2
     exit 1
   fi
 fi

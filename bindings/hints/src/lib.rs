@@ -38,6 +38,19 @@ pub fn prefetch_both_at<T>(slice: &[T], i: usize) {
     prefetch_line(start + core::mem::size_of::<T>().max(1) - 1);
 }
 
+/// Like [`prefetch_both_at`], for the lines that the first `bytes` bytes of `slice[i]` span
+/// (at most two, as there): a caller that will touch only the head of an element does not
+/// bring in its tail. Two prefetches, no loop (the second may name the first's line again).
+#[inline(always)]
+pub fn prefetch_head_at<T>(slice: &[T], i: usize, bytes: usize) {
+    const {
+        assert!(core::mem::size_of::<T>() <= 64 + core::mem::align_of::<T>());
+    }
+    let start = slice.as_ptr().wrapping_add(i) as usize;
+    prefetch_line(start);
+    prefetch_line(start + bytes.clamp(1, core::mem::size_of::<T>().max(1)) - 1);
+}
+
 /// Prefetches the line holding `address`. A no-op where the target has no prefetch
 /// instruction we use.
 #[inline(always)]

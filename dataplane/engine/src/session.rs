@@ -45,35 +45,46 @@ pub mod session_flags {
 
 /// One session: 80 bytes. The flow key lives in the table entry beside it; with its share of
 /// the index a session costs at most 128 bytes (asserted in `pipeline`).
+///
+/// `repr(C)`, in this order: what a packet of an established UDP session reads and writes
+/// (flags, kind, last packet, counters) comes first, so that with the key before it that
+/// packet's work spans the entry's first 44 bytes, one cache line for the entries that start
+/// a line (half of them); the TCP tracker and what only session start and end read come last.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[repr(C)]
 pub struct Session {
-    /// TCP state (unused by other kinds).
-    pub tcp: TcpTracker,
-    /// Bytes seen, by [`Dir::index`]: 48-bit counters (256 TiB a direction) split in a low word
-    /// and a high half-word, so the session keeps 4-byte alignment and its size budget; read
-    /// them with [`Session::bytes`].
-    pub bytes_lo: [u32; 2],
-    pub bytes_hi: [u16; 2],
-    /// Packets seen, by [`Dir::index`].
-    pub packets: [u32; 2],
-    /// Last packet, in ms since the engine's epoch (differences wrap safely for 49 days, far
-    /// above the longest timeout).
-    pub last_seen_ms: u32,
-    /// Start, in ms since the engine's epoch.
-    pub start_ms: u32,
-    pub ingress: u8,
+    pub flags: u8,
+    pub kind: SessionKind,
     /// The end reason decided but not yet logged (`NO_END` if none): a closed TCP session keeps
     /// its entry through TIME_WAIT and is logged when it leaves, `tcp-fin`, or `tcp-reuse` if a
     /// new SYN takes its 5-tuple first (as PAN-OS does). The egress port is not stored: it is
     /// the ingress port's virtual-wire peer.
     pub pending_end: u8,
-    pub kind: SessionKind,
-    pub flags: u8,
+    pub ingress: u8,
+    /// Last packet, in ms since the engine's epoch (differences wrap safely for 49 days, far
+    /// above the longest timeout).
+    pub last_seen_ms: u32,
+    /// Packets seen, by [`Dir::index`].
+    pub packets: [u32; 2],
+    /// Bytes seen, by [`Dir::index`]: 48-bit counters (256 TiB a direction) split in a low word
+    /// and a high half-word, so the session keeps 4-byte alignment and its size budget; read
+    /// them with [`Session::bytes`].
+    pub bytes_lo: [u32; 2],
+    pub bytes_hi: [u16; 2],
     /// Rule that allowed it (index into the policy), `NONE_ID` for the default rules.
     pub rule: u16,
     /// Application id (`crate::app`): `incomplete` until app-ID decides.
     pub app: u16,
+    /// Start, in ms since the engine's epoch.
+    pub start_ms: u32,
+    /// TCP state (unused by other kinds).
+    pub tcp: TcpTracker,
 }
+
+/// Bytes of a session, from its start, that a packet of an established UDP session reads and
+/// writes (through the byte counters).
+pub const UDP_PACKET_BYTES: usize =
+    std::mem::offset_of!(Session, bytes_hi) + std::mem::size_of::<[u16; 2]>();
 
 /// The tracker field of a session that is not TCP (never consulted).
 pub fn untracked() -> TcpTracker {

@@ -34,7 +34,7 @@
 //! ([`TableKey::free_link`]): no side array, no bytes per session beyond the entry and the
 //! index.
 
-use synwall_hints::{prefetch_at, prefetch_both_at, HugeArray};
+use synwall_hints::{prefetch_at, prefetch_both_at, prefetch_head_at, HugeArray};
 
 /// A session's name: slot number and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -201,6 +201,16 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         let slot = self.walk(hash, |_| true)?;
         // Every line of the entry: the key compare reads its head, the session update its rest.
         prefetch_both_at(&self.entries, slot as usize);
+        Some(slot)
+    }
+
+    /// [`Self::prefetch_entry`] for a caller that will read and write only the entry's first
+    /// `bytes` bytes: the lines they span (one, for half the entries, when `bytes` fits in
+    /// the 32 bytes an entry's alignment leaves to the line's end).
+    #[inline(always)]
+    pub fn prefetch_entry_head(&self, hash: u64, bytes: usize) -> Option<u32> {
+        let slot = self.walk(hash, |_| true)?;
+        prefetch_head_at(&self.entries, slot as usize, bytes);
         Some(slot)
     }
 

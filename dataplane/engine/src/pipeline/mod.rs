@@ -45,7 +45,8 @@ mod stored_key_tests;
 pub(crate) mod test_engine;
 
 // The session budget: its table entry (stored key, generation, session: 96 bytes, two cache
-// lines wherever it starts) plus its share of the index. (Per session the engine also keeps
+// lines wherever it starts; an established UDP packet touches its first 44, see
+// `UDP_ENTRY_BYTES`) plus its share of the index. (Per session the engine also keeps
 // app-ID progress and timer links, and an IPv6 session its address pair: see perf/README.md
 // for the whole resident figure.)
 const _: () = assert!(std::mem::size_of::<Session>() == 80);
@@ -55,6 +56,15 @@ const _: () = assert!(
         + (crate::table::index_buckets(1 << 20) * 4).div_ceil(1 << 20)
         <= 104
 );
+
+type SessionEntry = crate::table::Entry<StoredKey, Session>;
+
+/// Bytes of a table entry that a packet of an established UDP session touches: the key, then
+/// the session's head (`Session`'s field order). Entries (96 bytes, aligned to 32) start at a
+/// line's start or middle: for the first half this is one cache line, not two.
+const UDP_ENTRY_BYTES: usize =
+    std::mem::offset_of!(SessionEntry, value) + crate::session::UDP_PACKET_BYTES;
+const _: () = assert!(UDP_ENTRY_BYTES <= 64);
 
 /// Most packets in one burst.
 pub const MAX_BURST: usize = 256;
@@ -447,7 +457,15 @@ impl Engine {
         // registers instead.)
         for (p, st) in parsed.iter().zip(staged.iter_mut()) {
             if st.parse.is_ok() {
-                st.candidate = self.table.prefetch_entry(st.hashed.hash);
+                // A common UDP packet's session work reads the entry's head only; others may
+                // read all of it (the TCP tracker is at the end).
+                let udp = st.common && st.probe.proto() == PROTO_UDP;
+                let bytes = if udp {
+                    UDP_ENTRY_BYTES
+                } else {
+                    std::mem::size_of::<SessionEntry>()
+                };
+                st.candidate = self.table.prefetch_entry_head(st.hashed.hash, bytes);
                 if !st.common {
                     st.probe = StoredKey::probe(&p.key, st.hashed.reversed, st.hashed.hash);
                 }
