@@ -101,23 +101,15 @@ impl<T: Copy> HugeArray<T> {
                 len,
             };
         }
-        // SAFETY: the layout has a non-zero size (checked above).
-        let raw = unsafe { alloc(layout) } as *mut T;
+        let raw = if layout.align() >= HUGE_PAGE {
+            map_huge(layout)
+        } else {
+            // SAFETY: the layout has a non-zero size (checked above).
+            unsafe { alloc(layout) }
+        } as *mut T;
         let Some(ptr) = NonNull::new(raw) else {
             handle_alloc_error(layout)
         };
-        if layout.align() >= HUGE_PAGE {
-            // SAFETY: madvise(MADV_HUGEPAGE) on memory this allocation owns (its whole 2 MiB
-            // pages: the start is aligned); it changes only how the kernel backs the pages.
-            // Best effort: a kernel that refuses leaves 4 KiB pages.
-            unsafe {
-                libc::madvise(
-                    raw as *mut libc::c_void,
-                    layout.size() - layout.size() % HUGE_PAGE,
-                    libc::MADV_HUGEPAGE,
-                );
-            }
-        }
         for i in 0..len {
             // SAFETY: `i < len`, inside the allocation; `write` does not read or drop the
             // uninitialised element it replaces.
@@ -163,11 +155,79 @@ impl<T: Copy> DerefMut for HugeArray<T> {
 impl<T: Copy> Drop for HugeArray<T> {
     fn drop(&mut self) {
         let layout = Self::layout(self.len);
-        if layout.size() != 0 {
+        if layout.size() == 0 {
+            return;
+        }
+        if layout.align() >= HUGE_PAGE {
+            // SAFETY: `map_huge` mapped exactly these pages for this array; nothing borrows
+            // them past `drop`.
+            unsafe {
+                libc::munmap(
+                    self.ptr.as_ptr() as *mut libc::c_void,
+                    page_round(layout.size()),
+                )
+            };
+        } else {
             // SAFETY: allocated in `new` with this very layout; `T: Copy` has no drop glue.
             unsafe { dealloc(self.ptr.as_ptr() as *mut u8, layout) };
         }
     }
+}
+
+/// `size` rounded up to whole small pages.
+fn page_round(size: usize) -> usize {
+    size.div_ceil(SMALL_PAGE) * SMALL_PAGE
+}
+
+const SMALL_PAGE: usize = 4096;
+
+/// Maps fresh anonymous memory for an array of a huge page or more: starting on a 2 MiB
+/// boundary, advised for transparent huge pages before its first touch. Mapped directly rather
+/// than taken from the allocator, so that dropping the array gives its pages back to the system
+/// at once (the allocator may keep a freed block of a few MiB on its heap, resident). Null when
+/// the system has no memory to map.
+fn map_huge(layout: Layout) -> *mut u8 {
+    let size = page_round(layout.size());
+    let span = size + HUGE_PAGE;
+    // SAFETY: a new private anonymous mapping; it aliases nothing.
+    let raw = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            span,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return core::ptr::null_mut();
+    }
+    let base = raw as usize;
+    let start = base.next_multiple_of(HUGE_PAGE);
+    let head = start - base;
+    let tail = span - head - size;
+    // SAFETY: the head and the tail are the parts of the mapping just made that the array does
+    // not use (each a whole number of small pages, possibly none); unmapping them touches
+    // nothing else.
+    unsafe {
+        if head > 0 {
+            libc::munmap(raw, head);
+        }
+        if tail > 0 {
+            libc::munmap((start + size) as *mut libc::c_void, tail);
+        }
+    }
+    // SAFETY: madvise(MADV_HUGEPAGE) on this mapping's whole 2 MiB pages; it changes only how
+    // the kernel backs them. Best effort: a kernel that refuses leaves 4 KiB pages.
+    unsafe {
+        libc::madvise(
+            start as *mut libc::c_void,
+            size - size % HUGE_PAGE,
+            libc::MADV_HUGEPAGE,
+        );
+    }
+    start as *mut u8
 }
 
 #[cfg(test)]

@@ -317,6 +317,11 @@ impl FragTable {
         }
     }
 
+    /// Between bursts: the table's index growth (`SessionTable::maintain`).
+    pub fn maintain(&mut self) {
+        self.table.maintain();
+    }
+
     /// Removes up to `budget` entries whose time is up; returns how many.
     pub fn expire(&mut self, now_ns: u64, budget: usize) -> usize {
         let mut removed = 0;

@@ -7,7 +7,8 @@
 //! the prefetches and the lookup.
 //!
 //! ## The index
-//! Each bucket is a `u32`: the slot number plus one in the low 24 bits (0 = empty) and an 8-bit
+//! It grows with the live sessions up to the size below, in bounded steps (see
+//! [`SessionTable`]). Each bucket is a `u32`: the slot number plus one in the low 24 bits (0 = empty) and an 8-bit
 //! tag from the top of the hash in the high 8 bits, so a probe compares a key (a cache miss into
 //! the slab) only when the tag matches (a false match once in 256 probes). Buckets number
 //! `capacity * 4 / 3` (the index is at most 3/4 full), rounded to a cache line of 16 buckets: about
@@ -104,22 +105,147 @@ pub const fn index_buckets(capacity: u32) -> usize {
     }
 }
 
+/// Buckets of a new table's index: at least four cache lines (up to 32 sessions before it
+/// grows), or the whole index of a smaller table.
+const FIRST_INDEX_BUCKETS: usize = 4 * LINE_BUCKETS;
+
+/// Old buckets each insert moves while the index grows. The new index is twice the old one
+/// and the move starts when the old one is half full, so the new one would be half full
+/// (and grow again) after half the old size's inserts; at 4 buckets an insert the move is
+/// done after a quarter. (Bursts and timer ticks move more: [`SessionTable::step_growth`],
+/// [`SessionTable::maintain`].)
+const MOVE_PER_INSERT: usize = 4;
+
+/// Old buckets moved per burst while the index grows (see [`SessionTable::step_growth`]).
+const MOVE_PER_BURST: usize = 4 * LINE_BUCKETS;
+
+/// Half an index size, in whole cache lines.
+const fn half_index(len: usize) -> usize {
+    (len / 2).div_ceil(LINE_BUCKETS) * LINE_BUCKETS
+}
+
+/// The size after `len` in the index's sizes: `full`, `full` halved, halved again, ... (whole
+/// cache lines), down to [`FIRST_INDEX_BUCKETS`] or less. Every step doubles (to a line), and
+/// the last one reaches the full size exactly.
+fn next_index_len(len: usize, full: usize) -> usize {
+    let mut size = full;
+    while half_index(size) > len {
+        size = half_index(size);
+    }
+    size
+}
+
+/// The first size of an index that reaches `full`.
+fn first_index_len(full: usize) -> usize {
+    let mut size = full;
+    while size > FIRST_INDEX_BUCKETS && half_index(size) < size {
+        size = half_index(size);
+    }
+    size
+}
+
+/// Whether an index of `len` buckets, `full` at the table's capacity, should grow now that it
+/// holds `sessions`. Below its full size the index grows at half full, which keeps probe
+/// sequences short (a lookup's walk costs instructions on every packet); at full size it is
+/// at most 3/4 full, as the capacity allows.
+#[inline(always)]
+fn should_grow(sessions: usize, len: usize, full: usize) -> bool {
+    sessions * 2 > len && len < full
+}
+
 /// Fixed-capacity table of `V` keyed by `K`.
+///
+/// ## An index that grows with the live sessions
+/// The index starts small and doubles whenever it is half full, up to the size `capacity`
+/// needs (at most 3/4 full): a table configured for 1 M sessions that holds 100 k probes
+/// 1.3 MiB of index, which can stay in the core's L2, rather than 5.3 MiB at random. No
+/// memory is allocated as it grows: two bucket arrays are allocated (and written, so that no
+/// page fault waits in the worker) at construction, for the full size and the size before
+/// it; each step moves the index from one to the other.
+///
+/// A step is spread over many calls, as Redis rehashes, so no call runs long: each insert
+/// moves [`MOVE_PER_INSERT`] old buckets, each burst [`MOVE_PER_BURST`]
+/// ([`Self::step_growth`]) and the timer tick's [`Self::maintain`] a batch. While it moves, a
+/// lookup tries the new index, then the old one; inserts go to the new one. The old index is
+/// swept in probe order from one of its empty buckets, and each bucket swept is emptied: the
+/// swept part is a run of empty buckets just after an empty one, so the sweep never breaks a
+/// probe sequence it has not reached. A lookup whose home is in the swept part starts at the
+/// sweep's position: every entry left in the old index sits at or after it. When the last
+/// step ends, the other array is not needed again and is given back (`maintain`): at full size
+/// the index costs what it did before it grew (5.3 bytes a session).
 pub struct SessionTable<K: Copy, V: Copy> {
     entries: HugeArray<Entry<K, V>>,
     /// First free slot (`NO_SLOT` when full); the list is threaded through the free keys and
     /// used as a stack (recently freed slots are warm in cache).
     free_head: u32,
     free_count: u32,
+    /// The index: its first `index_len` buckets.
     buckets: HugeArray<u32>,
-    /// The key's hash, for deletion's back-shift (the index stores no hashes). Only its low 32
-    /// bits are used (they pick the home bucket).
+    index_len: usize,
+    /// The other bucket array: while the index grows, the old index (its first `old_len`
+    /// buckets); otherwise all empty, the next step's destination. `None` once the index has
+    /// its full size.
+    other: Option<HugeArray<u32>>,
+    /// The old index's size while the index grows, 0 otherwise.
+    old_len: usize,
+    /// Where the sweep of the old index began (an empty bucket), and how many buckets it has
+    /// moved and emptied since.
+    sweep_from: usize,
+    swept: usize,
+    /// The index's size at `capacity`.
+    full_len: usize,
+    /// The key's hash, for deletion's back-shift and the index's growth (the index stores no
+    /// hashes). Only its low 32 bits are used (they pick the home bucket).
     hash_fn: fn(&K) -> u64,
 }
 
 #[inline(always)]
 fn tag_of(hash: u64) -> u32 {
     ((hash >> 56) as u32) << SLOT_BITS
+}
+
+/// The home bucket of `hash` in an index of `len` buckets.
+#[inline(always)]
+fn home_in(hash: u64, len: usize) -> usize {
+    ((hash as u32 as u64 * len as u64) >> 32) as usize
+}
+
+/// The bucket after `i` in an index of `len` buckets.
+#[inline(always)]
+fn next_in(i: usize, len: usize) -> usize {
+    if i + 1 == len {
+        0
+    } else {
+        i + 1
+    }
+}
+
+/// Walks the probe sequence from `start` in `index`: the first slot whose bucket carries `tag`
+/// and that `take` accepts, up to the first empty bucket.
+#[inline(always)]
+fn walk_in(index: &[u32], start: usize, tag: u32, take: impl Fn(u32) -> bool) -> Option<u32> {
+    let mut i = start;
+    loop {
+        let b = index[i];
+        if b == EMPTY {
+            return None;
+        }
+        if b & !SLOT_MASK == tag && take((b & SLOT_MASK) - 1) {
+            return Some((b & SLOT_MASK) - 1);
+        }
+        i = next_in(i, index.len());
+    }
+}
+
+/// Puts `bucket` in the first empty bucket of `hash`'s probe sequence; the index has one (it is
+/// never more than 3/4 full).
+#[inline(always)]
+fn place_in(index: &mut [u32], hash: u64, bucket: u32) {
+    let mut i = home_in(hash, index.len());
+    while index[i] != EMPTY {
+        i = next_in(i, index.len());
+    }
+    index[i] = bucket;
 }
 
 impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
@@ -142,12 +268,38 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             generation: 0,
             value: V::default(),
         });
-        let buckets = HugeArray::new(index_buckets(capacity), |_| EMPTY);
+        // The index's sizes, smallest first; the last is the full size. The arrays take turns:
+        // the full size's array holds every other size before it, the other array the rest.
+        let full_len = index_buckets(capacity);
+        let mut sizes = vec![first_index_len(full_len)];
+        while *sizes.last().unwrap() < full_len {
+            sizes.push(next_index_len(*sizes.last().unwrap(), full_len));
+        }
+        let first_len = sizes[0];
+        let (buckets, other) = if sizes.len() == 1 {
+            (HugeArray::new(full_len, |_| EMPTY), None)
+        } else {
+            let before_full = sizes[sizes.len() - 2];
+            let full = HugeArray::new(full_len, |_| EMPTY);
+            let other = HugeArray::new(before_full, |_| EMPTY);
+            // The first size is in the full array when an even number of steps follows it.
+            if (sizes.len() - 1) % 2 == 0 {
+                (full, Some(other))
+            } else {
+                (other, Some(full))
+            }
+        };
         SessionTable {
             entries,
             free_head: if capacity > 0 { 0 } else { NO_SLOT },
             free_count: capacity,
             buckets,
+            index_len: first_len,
+            other,
+            old_len: 0,
+            sweep_from: 0,
+            swept: 0,
+            full_len,
             hash_fn,
         }
     }
@@ -168,29 +320,51 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         self.free_head == NO_SLOT
     }
 
-    /// Bytes the index takes per session of capacity.
+    /// Bytes the index takes per session of capacity at its full size.
     pub fn index_bytes_per_session(&self) -> f64 {
-        (self.buckets.len() * std::mem::size_of::<u32>()) as f64 / self.capacity().max(1) as f64
+        (self.full_len * std::mem::size_of::<u32>()) as f64 / self.capacity().max(1) as f64
+    }
+
+    /// Buckets the index has now (it grows with the live sessions).
+    pub fn index_len(&self) -> usize {
+        self.index_len
+    }
+
+    /// Whether the index is moving to a larger one.
+    pub fn is_growing(&self) -> bool {
+        self.old_len != 0
     }
 
     #[inline(always)]
-    fn home(&self, hash: u64) -> usize {
-        ((hash as u32 as u64 * self.buckets.len() as u64) >> 32) as usize
+    fn index(&self) -> &[u32] {
+        &self.buckets[..self.index_len]
     }
 
-    #[inline(always)]
-    fn next(&self, i: usize) -> usize {
-        if i + 1 == self.buckets.len() {
-            0
-        } else {
-            i + 1
+    /// The old index and where a probe for `hash` starts in it, while the index grows.
+    #[inline]
+    fn old_probe(&self, hash: u64) -> Option<(&[u32], usize)> {
+        if self.old_len == 0 {
+            return None;
         }
+        let old = &self.other.as_ref()?[..self.old_len];
+        let home = home_in(hash, old.len());
+        // Homes in the swept part (from `sweep_from`, `swept` buckets on) start where the sweep
+        // is: all that part is empty now, and no entry left lies in it. (Wrapping by a compare,
+        // not a division.)
+        let wrap = |i: usize| if i >= old.len() { i - old.len() } else { i };
+        let swept = wrap(home + old.len() - self.sweep_from) < self.swept;
+        let start = if swept {
+            wrap(self.sweep_from + self.swept)
+        } else {
+            home
+        };
+        Some((old, start))
     }
 
     /// Burst stage 1: starts loading the index line where `hash`'s probe begins.
     #[inline(always)]
     pub fn prefetch_index(&self, hash: u64) {
-        prefetch_at(&self.buckets, self.home(hash));
+        prefetch_at(&self.buckets, home_in(hash, self.index_len));
     }
 
     /// Burst stage 2: with the index line in cache, starts loading the entry whose tag matches
@@ -247,25 +421,22 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     }
 
     /// The probe sequence of `hash`: the first slot whose bucket carries the hash's tag and
-    /// that `take` accepts, up to the first empty bucket.
+    /// that `take` accepts, up to the first empty bucket; in the old index too while the
+    /// index grows.
     #[inline(always)]
     fn walk(&self, hash: u64, take: impl Fn(u32) -> bool) -> Option<u32> {
         let tag = tag_of(hash);
-        let mut i = self.home(hash);
-        loop {
-            let b = self.buckets[i];
-            if b == EMPTY {
-                return None;
-            }
-            if b & !SLOT_MASK == tag && take((b & SLOT_MASK) - 1) {
-                return Some((b & SLOT_MASK) - 1);
-            }
-            i = self.next(i);
+        let index = self.index();
+        if let Some(slot) = walk_in(index, home_in(hash, index.len()), tag, &take) {
+            return Some(slot);
         }
+        let (old, start) = self.old_probe(hash)?;
+        walk_in(old, start, tag, take)
     }
 
     /// Inserts a new session; the caller has checked that the key is absent. Hot path: takes a
-    /// free slot and the first empty bucket of the probe sequence, no allocation.
+    /// free slot and the first empty bucket of the probe sequence, no allocation; while the
+    /// index grows, moves a few of the old index's buckets too.
     #[inline]
     pub fn insert(&mut self, hash: u64, key: K, value: V) -> Result<SessionHandle, TableFull> {
         if self.free_head == NO_SLOT {
@@ -279,16 +450,105 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         e.value = value;
         e.generation = e.generation.wrapping_add(1);
         let generation = e.generation as u32;
-        // The index is never more than 3/4 full, so an empty bucket is always found.
-        let mut i = self.home(hash);
-        while self.buckets[i] != EMPTY {
-            i = self.next(i);
+        let len = self.index_len;
+        place_in(&mut self.buckets[..len], hash, tag_of(hash) | (slot + 1));
+        if self.old_len != 0 {
+            self.move_buckets(MOVE_PER_INSERT);
+        } else if should_grow(self.len(), len, self.full_len) {
+            self.start_growing();
         }
-        self.buckets[i] = tag_of(hash) | (slot + 1);
         Ok(SessionHandle {
             index: slot,
             generation,
         })
+    }
+
+    /// On the worker's timer tick: moves a batch of the old index's buckets while the index
+    /// grows, and gives back the second bucket array once the index has its full size. Bounded
+    /// work (256 buckets); returns whether the index is still growing.
+    pub fn maintain(&mut self) -> bool {
+        if self.old_len != 0 {
+            self.move_buckets(16 * LINE_BUCKETS);
+        } else if self.index_len == self.full_len && self.other.is_some() {
+            // Once in the table's life: the full index never moves again. (Dropping the array
+            // unmaps it; see `HugeArray`.)
+            self.other = None;
+        }
+        self.old_len != 0
+    }
+
+    /// Makes the index the old one and a twice larger, empty one the index; the sweep of the
+    /// old one starts after one of its empty buckets (it has some: at most 3/4 full).
+    fn start_growing(&mut self) {
+        let Some(other) = self.other.take() else {
+            return;
+        };
+        let old = std::mem::replace(&mut self.buckets, other);
+        let old_len = self.index_len;
+        self.sweep_from = old[..old_len]
+            .iter()
+            .position(|&b| b == EMPTY)
+            .expect("an index at most 3/4 full has an empty bucket");
+        self.other = Some(old);
+        self.old_len = old_len;
+        self.swept = 0;
+        self.index_len = next_index_len(old_len, self.full_len);
+    }
+
+    /// Per burst: while the index grows, moves [`MOVE_PER_BURST`] more old buckets, so a
+    /// step ends soon after the inserts that started it stop (the lookups of a growing
+    /// index walk both). One branch otherwise.
+    #[inline(always)]
+    pub fn step_growth(&mut self) {
+        if self.old_len != 0 {
+            self.move_buckets(MOVE_PER_BURST);
+        }
+    }
+
+    /// Moves up to `budget` buckets of the old index, in probe order from `sweep_from`, to the
+    /// index and empties them; ends the growth step after the last. A cache line of buckets at
+    /// a time: the entries whose keys are hashed again are prefetched first (they are
+    /// scattered over the slab).
+    fn move_buckets(&mut self, budget: usize) {
+        let Some(old) = self.other.as_mut() else {
+            return;
+        };
+        let old = &mut old[..self.old_len];
+        let index = &mut self.buckets[..self.index_len];
+        let end = (self.swept + budget).min(old.len());
+        let mut n = self.swept;
+        while n < end {
+            let batch = (end - n).min(LINE_BUCKETS);
+            let (from, len) = (self.sweep_from + n, old.len());
+            let at = |k: usize| {
+                if from + k >= len {
+                    from + k - len
+                } else {
+                    from + k
+                }
+            };
+            for k in 0..batch {
+                let b = old[at(k)];
+                if b != EMPTY {
+                    prefetch_at(&self.entries, ((b & SLOT_MASK) - 1) as usize);
+                }
+            }
+            for k in 0..batch {
+                let b = std::mem::replace(&mut old[at(k)], EMPTY);
+                if b != EMPTY {
+                    let slot = ((b & SLOT_MASK) - 1) as usize;
+                    let hash = (self.hash_fn)(&self.entries[slot].key);
+                    place_in(index, hash, b);
+                }
+            }
+            n += batch;
+        }
+        self.swept = end;
+        if end == old.len() {
+            // Every old bucket is empty again: that array is the next step's destination.
+            self.old_len = 0;
+            self.swept = 0;
+        }
     }
 
     /// Removes the live session in `slot` and returns its key; its value stays readable until
@@ -299,11 +559,19 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         }
         let s = slot as usize;
         let key = self.entries[s].key;
-        let mut i = self.home((self.hash_fn)(&key));
-        while self.buckets[i] & SLOT_MASK != slot + 1 {
-            i = self.next(i);
+        let hash = (self.hash_fn)(&key);
+        let target = slot + 1;
+        let is_slot = |b: u32| b & SLOT_MASK == target;
+        // In the index, or (while it grows) in the old one: whichever the walk finds it in.
+        let len = self.index_len;
+        if let Some(i) = Self::position_in(&self.buckets[..len], home_in(hash, len), is_slot) {
+            Self::unlink_bucket(&mut self.buckets[..len], i, &self.entries, self.hash_fn);
+        } else {
+            let (_, start) = self.old_probe(hash).expect("a live slot is indexed");
+            let old = &mut self.other.as_mut().expect("the old index")[..self.old_len];
+            let i = Self::position_in(old, start, is_slot).expect("a live slot is indexed");
+            Self::unlink_bucket(old, i, &self.entries, self.hash_fn);
         }
-        self.unlink_bucket(i);
         let e = &mut self.entries[s];
         e.generation = e.generation.wrapping_add(1);
         e.key = K::free_link(self.free_head);
@@ -312,29 +580,51 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         Some(key)
     }
 
-    /// Empties bucket `hole` and shifts back the entries after it whose probe sequence passes
-    /// through it, so every entry stays reachable from its home without tombstones.
-    fn unlink_bucket(&mut self, mut hole: usize) {
-        let n = self.buckets.len();
-        let mut j = self.next(hole);
+    /// The bucket from `start` on, up to the first empty one, that `is` accepts.
+    fn position_in(index: &[u32], start: usize, is: impl Fn(u32) -> bool) -> Option<usize> {
+        let mut i = start;
         loop {
-            let b = self.buckets[j];
+            let b = index[i];
+            if b == EMPTY {
+                return None;
+            }
+            if is(b) {
+                return Some(i);
+            }
+            i = next_in(i, index.len());
+        }
+    }
+
+    /// Empties bucket `hole` of `index` and shifts back the entries after it whose probe
+    /// sequence passes through it, so every entry stays reachable from its home without
+    /// tombstones. (In an old index being swept, the shift stops at the empty bucket the sweep
+    /// began after, and moves entries only into buckets the sweep has not reached.)
+    fn unlink_bucket(
+        index: &mut [u32],
+        mut hole: usize,
+        entries: &[Entry<K, V>],
+        hash_fn: fn(&K) -> u64,
+    ) {
+        let n = index.len();
+        let mut j = next_in(hole, n);
+        loop {
+            let b = index[j];
             if b == EMPTY {
                 break;
             }
             let slot = ((b & SLOT_MASK) - 1) as usize;
-            let home = self.home((self.hash_fn)(&self.entries[slot].key));
+            let home = home_in(hash_fn(&entries[slot].key), n);
             // Distances along the probe direction (wrapping): the entry at `j` may move to the
             // hole if its home is not strictly between the hole and `j`.
             let dist_home = (j + n - home) % n;
             let dist_hole = (j + n - hole) % n;
             if dist_home >= dist_hole {
-                self.buckets[hole] = b;
+                index[hole] = b;
                 hole = j;
             }
-            j = self.next(j);
+            j = next_in(j, n);
         }
-        self.buckets[hole] = EMPTY;
+        index[hole] = EMPTY;
     }
 
     #[inline]
@@ -398,31 +688,58 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     pub fn check_index(&self) -> Result<(), String> {
         let mut seen = vec![false; self.entries.len()];
         let mut used = 0;
-        for &b in self.buckets.iter() {
-            if b == EMPTY {
-                continue;
-            }
-            used += 1;
-            let slot = (b & SLOT_MASK) - 1;
-            if !self.is_live(slot) {
-                return Err(format!("bucket names free slot {slot}"));
-            }
-            if std::mem::replace(&mut seen[slot as usize], true) {
-                return Err(format!("slot {slot} indexed twice"));
+        let old = match &self.other {
+            Some(other) => &other[..],
+            None => &[],
+        };
+        let in_use = [(self.index(), "index"), (&old[..self.old_len], "old index")];
+        for (index, name) in in_use {
+            for &b in index {
+                if b == EMPTY {
+                    continue;
+                }
+                used += 1;
+                let slot = (b & SLOT_MASK) - 1;
+                if !self.is_live(slot) {
+                    return Err(format!("{name} bucket names free slot {slot}"));
+                }
+                if std::mem::replace(&mut seen[slot as usize], true) {
+                    return Err(format!("slot {slot} indexed twice"));
+                }
             }
         }
         if used != self.len() {
             return Err(format!("{used} buckets for {} live slots", self.len()));
         }
+        let in_index = self.index().iter().filter(|&&b| b != EMPTY).count();
+        if in_index * 4 > self.index_len * 3 {
+            return Err(format!("{in_index} sessions in {} buckets", self.index_len));
+        }
+        if old[self.old_len..].iter().any(|&b| b != EMPTY)
+            || self.buckets[self.index_len..].iter().any(|&b| b != EMPTY)
+        {
+            return Err("a bucket beyond the index's size is not empty".into());
+        }
+        for n in 0..self.swept {
+            if old[(self.sweep_from + n) % self.old_len] != EMPTY {
+                return Err(format!("swept old bucket {n} is not empty"));
+            }
+        }
         for slot in self.live_slots() {
-            // Walk the probe sequence from the home bucket: the slot's bucket must come before
-            // any empty one.
-            let mut i = self.home((self.hash_fn)(&self.entries[slot as usize].key));
-            while self.buckets[i] & SLOT_MASK != slot + 1 {
-                if self.buckets[i] == EMPTY {
-                    return Err(format!("slot {slot} unreachable from its home bucket"));
-                }
-                i = self.next(i);
+            // The slot's bucket must be on the probe sequence from its home, before any empty
+            // bucket: the walk must find it.
+            // (By slot, not tag: `hash_fn` agrees with the callers' hash in its low 32 bits
+            // only.)
+            let hash = (self.hash_fn)(&self.entries[slot as usize].key);
+            let is_slot = |b: u32| b & SLOT_MASK == slot + 1;
+            let index = self.index();
+            if Self::position_in(index, home_in(hash, index.len()), is_slot).is_none()
+                && self
+                    .old_probe(hash)
+                    .and_then(|(old, start)| Self::position_in(old, start, is_slot))
+                    .is_none()
+            {
+                return Err(format!("slot {slot} unreachable from its home bucket"));
             }
         }
         let (mut free, mut at) = (0u32, self.free_head);
@@ -584,6 +901,87 @@ mod tests {
         }
         t.check_index().unwrap();
         assert!(t.index_bytes_per_session() < 5.4);
+    }
+
+    /// The index grows from a few lines to its full size while sessions come and go, and
+    /// every key stays reachable through each growth step, mid-step included: clusters that
+    /// wrap around the end of the old index, sweeps that `maintain` advances, removals from
+    /// the old index while it is swept.
+    #[test]
+    fn the_index_grows_with_the_sessions_and_every_key_stays_reachable() {
+        for hash in [h as fn(&u64) -> u64, clustered] {
+            let cap = 1500u32;
+            let mut t: SessionTable<u64, u32> = SessionTable::new(cap, hash);
+            assert_eq!(t.index_len(), FIRST_INDEX_BUCKETS);
+            let mut live: Vec<(u64, u32)> = Vec::new();
+            let mut rng = crate::test_rng::XorShift(7);
+            let (mut sizes, mut growing_checks) = (vec![t.index_len()], 0);
+            for step in 0..15_000u64 {
+                let x = rng.next();
+                // Mostly inserts until full, then churn: removals land in both indexes.
+                if live.len() < cap as usize && (x % 5 < 3 || live.is_empty()) {
+                    live.push((step, t.insert(hash(&step), step, 0).unwrap().index));
+                } else {
+                    let (k, slot) = live.swap_remove((x as usize / 5) % live.len());
+                    assert_eq!(t.remove(slot), Some(k));
+                }
+                if x.is_multiple_of(61) {
+                    t.maintain();
+                }
+                if *sizes.last().unwrap() != t.index_len() {
+                    sizes.push(t.index_len());
+                }
+                if step % 97 == 0 || t.is_growing() && step % 3 == 0 {
+                    growing_checks += t.is_growing() as u32;
+                    t.check_index().unwrap();
+                    for &(k, slot) in &live {
+                        assert_eq!(t.lookup(hash(&k), &k), Some(slot), "key {k}");
+                        assert!(t.prefetch_entry(hash(&k)).is_some());
+                    }
+                    assert_eq!(t.lookup(hash(&u64::MAX), &u64::MAX), None);
+                }
+            }
+            let full = index_buckets(cap);
+            assert_eq!(full, 2016);
+            assert_eq!(sizes, [64, 128, 256, 512, 1008, full], "doubling to full");
+            assert!(
+                growing_checks > 20,
+                "checked mid-step {growing_checks} times"
+            );
+            t.maintain();
+            assert!(
+                t.other.is_none(),
+                "the spare array is given back at full size"
+            );
+            t.check_index().unwrap();
+        }
+    }
+
+    /// A table sized for many sessions that holds few keeps a small index, and gives up no
+    /// capacity for it.
+    #[test]
+    fn a_large_table_with_few_sessions_keeps_a_small_index() {
+        let cap = 100_000u32;
+        let mut t: SessionTable<u64, u32> = SessionTable::new(cap, h);
+        for k in 0..1000u64 {
+            t.insert(h(&k), k, 0).unwrap();
+        }
+        while t.maintain() {}
+        let len = t.index_len();
+        assert!(
+            (2000..4000).contains(&len),
+            "1000 sessions: half of {len} buckets at most"
+        );
+        for k in 1000..cap as u64 {
+            t.insert(h(&k), k, 0).unwrap();
+        }
+        assert!(t.is_full());
+        while t.maintain() {}
+        assert_eq!(t.index_len(), index_buckets(cap));
+        t.check_index().unwrap();
+        for k in 0..cap as u64 {
+            assert!(t.lookup(h(&k), &k).is_some());
+        }
     }
 
     #[test]

@@ -513,6 +513,7 @@ impl Engine {
             }
         }
         self.scratch = scratch;
+        self.table.step_growth();
         let c = self.counters.view();
         c.add(WorkerBlock::PACKETS, (n - handed_off) as u64);
         c.set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
@@ -1339,6 +1340,10 @@ impl Engine {
     /// never stalls the data path. Returns how many sessions ended or left.
     pub fn expire(&mut self, now_ns: u64) -> usize {
         self.protect.tick(now_ns, &self.counters);
+        // The tables' indexes grow with their sessions, a few buckets per insert; this moves a
+        // bounded batch more (and gives back the spare bucket array once one reaches full size).
+        self.table.maintain();
+        self.frags.maintain();
         let now_ms = self.ms(now_ns);
         let (table, timeouts, expired) = (&self.table, &self.cfg.timeouts, &mut self.expired);
         self.wheel.expire(now_ns, EXPIRE_BUDGET, |slot| {
