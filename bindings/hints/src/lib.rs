@@ -46,9 +46,11 @@ pub fn prefetch_head_at<T>(slice: &[T], i: usize, bytes: usize) {
     const {
         assert!(core::mem::size_of::<T>() <= 64 + core::mem::align_of::<T>());
     }
+    debug_assert!(bytes >= 1 && bytes <= core::mem::size_of::<T>());
     let start = slice.as_ptr().wrapping_add(i) as usize;
     prefetch_line(start);
-    prefetch_line(start + bytes.clamp(1, core::mem::size_of::<T>().max(1)) - 1);
+    // A `bytes` out of range would prefetch some other line, which a hint allows.
+    prefetch_line(start.wrapping_add(bytes).wrapping_sub(1));
 }
 
 /// Prefetches the line holding `address`. A no-op where the target has no prefetch
@@ -82,7 +84,9 @@ use core::ptr::NonNull;
 /// there may miss the TLB.) Allocated once, never grown; freed when dropped.
 pub struct HugeArray<T: Copy> {
     ptr: NonNull<T>,
+    /// Elements the array shows (`set_len`); all `capacity` are initialised.
     len: usize,
+    capacity: usize,
 }
 
 // SAFETY: a `HugeArray` owns its elements as a `Vec` would; sending or sharing it is as safe
@@ -99,6 +103,7 @@ impl<T: Copy> HugeArray<T> {
             return HugeArray {
                 ptr: NonNull::dangling(),
                 len,
+                capacity: len,
             };
         }
         let raw = if layout.align() >= HUGE_PAGE {
@@ -115,7 +120,24 @@ impl<T: Copy> HugeArray<T> {
             // uninitialised element it replaces.
             unsafe { raw.add(i).write(fill(i)) };
         }
-        HugeArray { ptr, len }
+        HugeArray {
+            ptr,
+            len,
+            capacity: len,
+        }
+    }
+
+    /// Shows only the first `len` elements (at most the number it was made with; the others
+    /// keep their values, hidden): a table whose index uses a prefix of its array slices it
+    /// once here instead of on every probe.
+    pub fn set_len(&mut self, len: usize) {
+        assert!(len <= self.capacity, "{len} elements of {}", self.capacity);
+        self.len = len;
+    }
+
+    /// Elements it was made with (`len` shows a prefix of them).
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Arrays of a huge page or more start on a huge page; smaller ones (a test's table) are
@@ -138,8 +160,8 @@ impl<T: Copy> Deref for HugeArray<T> {
     type Target = [T];
     #[inline(always)]
     fn deref(&self) -> &[T] {
-        // SAFETY: `ptr` holds `len` initialised elements (or is dangling with a zero size),
-        // owned by `self`.
+        // SAFETY: `ptr` holds `capacity >= len` initialised elements (or is dangling with a
+        // zero size), owned by `self`.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
@@ -154,7 +176,7 @@ impl<T: Copy> DerefMut for HugeArray<T> {
 
 impl<T: Copy> Drop for HugeArray<T> {
     fn drop(&mut self) {
-        let layout = Self::layout(self.len);
+        let layout = Self::layout(self.capacity);
         if layout.size() == 0 {
             return;
         }
@@ -247,6 +269,14 @@ mod tests {
                 *last = 7;
             }
             assert!(len == 0 || a[len - 1] == 7);
+            a.set_len(len / 2);
+            assert_eq!((a.len(), a.capacity()), (len / 2, len));
+            assert!(a.iter().enumerate().all(|(i, &v)| v == i as u64 * 3));
+            a.set_len(len);
+            assert!(
+                len == 0 || a[len - 1] == 7,
+                "the hidden elements keep their values"
+            );
         }
     }
 }

@@ -179,7 +179,9 @@ pub struct SessionTable<K: Copy, V: Copy> {
     /// used as a stack (recently freed slots are warm in cache).
     free_head: u32,
     free_count: u32,
-    /// The index: its first `index_len` buckets.
+    /// The index: `index_len` buckets, the prefix of its array that `buckets` shows
+    /// (`HugeArray::set_len`: a probe's index is then bounds-checked against the size in use,
+    /// with no slicing per probe).
     buckets: HugeArray<u32>,
     index_len: usize,
     /// The other bucket array: while the index grows, the old index (its first `old_len`
@@ -276,7 +278,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             sizes.push(next_index_len(*sizes.last().unwrap(), full_len));
         }
         let first_len = sizes[0];
-        let (buckets, other) = if sizes.len() == 1 {
+        let (mut buckets, other) = if sizes.len() == 1 {
             (HugeArray::new(full_len, |_| EMPTY), None)
         } else {
             let before_full = sizes[sizes.len() - 2];
@@ -289,6 +291,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
                 (other, Some(full))
             }
         };
+        buckets.set_len(first_len);
         SessionTable {
             entries,
             free_head: if capacity > 0 { 0 } else { NO_SLOT },
@@ -337,7 +340,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
 
     #[inline(always)]
     fn index(&self) -> &[u32] {
-        &self.buckets[..self.index_len]
+        &self.buckets
     }
 
     /// The old index and where a probe for `hash` starts in it, while the index grows.
@@ -364,7 +367,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     /// Burst stage 1: starts loading the index line where `hash`'s probe begins.
     #[inline(always)]
     pub fn prefetch_index(&self, hash: u64) {
-        prefetch_at(&self.buckets, home_in(hash, self.index_len));
+        prefetch_at(&self.buckets, home_in(hash, self.buckets.len()));
     }
 
     /// Burst stage 2: with the index line in cache, starts loading the entry whose tag matches
@@ -450,8 +453,8 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         e.value = value;
         e.generation = e.generation.wrapping_add(1);
         let generation = e.generation as u32;
-        let len = self.index_len;
-        place_in(&mut self.buckets[..len], hash, tag_of(hash) | (slot + 1));
+        let len = self.buckets.len();
+        place_in(&mut self.buckets, hash, tag_of(hash) | (slot + 1));
         if self.old_len != 0 {
             self.move_buckets(MOVE_PER_INSERT);
         } else if should_grow(self.len(), len, self.full_len) {
@@ -493,6 +496,11 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         self.old_len = old_len;
         self.swept = 0;
         self.index_len = next_index_len(old_len, self.full_len);
+        self.buckets.set_len(self.index_len);
+        debug_assert!(
+            self.buckets.iter().all(|&b| b == EMPTY),
+            "a new index is empty"
+        );
     }
 
     /// Per burst: while the index grows, moves [`MOVE_PER_BURST`] more old buckets, so a
@@ -514,7 +522,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             return;
         };
         let old = &mut old[..self.old_len];
-        let index = &mut self.buckets[..self.index_len];
+        let index = &mut self.buckets[..];
         let end = (self.swept + budget).min(old.len());
         let mut n = self.swept;
         while n < end {
@@ -563,9 +571,9 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         let target = slot + 1;
         let is_slot = |b: u32| b & SLOT_MASK == target;
         // In the index, or (while it grows) in the old one: whichever the walk finds it in.
-        let len = self.index_len;
-        if let Some(i) = Self::position_in(&self.buckets[..len], home_in(hash, len), is_slot) {
-            Self::unlink_bucket(&mut self.buckets[..len], i, &self.entries, self.hash_fn);
+        let len = self.buckets.len();
+        if let Some(i) = Self::position_in(&self.buckets, home_in(hash, len), is_slot) {
+            Self::unlink_bucket(&mut self.buckets, i, &self.entries, self.hash_fn);
         } else {
             let (_, start) = self.old_probe(hash).expect("a live slot is indexed");
             let old = &mut self.other.as_mut().expect("the old index")[..self.old_len];
@@ -714,11 +722,6 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         let in_index = self.index().iter().filter(|&&b| b != EMPTY).count();
         if in_index * 4 > self.index_len * 3 {
             return Err(format!("{in_index} sessions in {} buckets", self.index_len));
-        }
-        if old[self.old_len..].iter().any(|&b| b != EMPTY)
-            || self.buckets[self.index_len..].iter().any(|&b| b != EMPTY)
-        {
-            return Err("a bucket beyond the index's size is not empty".into());
         }
         for n in 0..self.swept {
             if old[(self.sweep_from + n) % self.old_len] != EMPTY {

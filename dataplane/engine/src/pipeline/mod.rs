@@ -65,6 +65,7 @@ type SessionEntry = crate::table::Entry<StoredKey, Session>;
 const UDP_ENTRY_BYTES: usize =
     std::mem::offset_of!(SessionEntry, value) + crate::session::UDP_PACKET_BYTES;
 const _: () = assert!(UDP_ENTRY_BYTES <= 64);
+const ENTRY_BYTES: u8 = std::mem::size_of::<SessionEntry>() as u8;
 
 /// Most packets in one burst.
 pub const MAX_BURST: usize = 256;
@@ -226,6 +227,10 @@ struct Staged {
     candidate: Option<u32>,
     /// A common TCP frame's segment (`wire::parse_common`; left as it was for other frames).
     segment: Segment,
+    /// Bytes of its session's table entry that stage 2 prefetches: a common UDP packet's
+    /// session work reads the entry's head only ([`UDP_ENTRY_BYTES`]); others may read all of
+    /// it (the TCP tracker is at the end). Decided in stage 1, where the protocol is at hand.
+    entry_bytes: u8,
 }
 
 impl Default for Staged {
@@ -237,6 +242,7 @@ impl Default for Staged {
             common: false,
             candidate: None,
             segment: Segment::default(),
+            entry_bytes: ENTRY_BYTES,
         }
     }
 }
@@ -457,14 +463,7 @@ impl Engine {
         // registers instead.)
         for (p, st) in parsed.iter().zip(staged.iter_mut()) {
             if st.parse.is_ok() {
-                // A common UDP packet's session work reads the entry's head only; others may
-                // read all of it (the TCP tracker is at the end).
-                let udp = st.common && st.probe.proto() == PROTO_UDP;
-                let bytes = if udp {
-                    UDP_ENTRY_BYTES
-                } else {
-                    std::mem::size_of::<SessionEntry>()
-                };
+                let bytes = st.entry_bytes as usize;
                 st.candidate = self.table.prefetch_entry_head(st.hashed.hash, bytes);
                 if !st.common {
                     st.probe = StoredKey::probe(&p.key, st.hashed.reversed, st.hashed.hash);
@@ -551,9 +550,15 @@ impl Engine {
                 st.parse = Ok(());
                 self.table.prefetch_index(common.hashed.hash);
                 st.probe = StoredKey::canonical_v4(&common.flow);
+                st.entry_bytes = if common.flow.proto == PROTO_UDP {
+                    UDP_ENTRY_BYTES as u8
+                } else {
+                    ENTRY_BYTES
+                };
                 continue;
             }
             st.common = false;
+            st.entry_bytes = ENTRY_BYTES;
             st.parse = match wire::parse_other(frame, p) {
                 Err(reason) => Err(Verdict::Drop(reason)),
                 Ok(hashed) => {
