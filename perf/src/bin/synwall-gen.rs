@@ -95,6 +95,10 @@ enum Command {
         /// Flows interleaved at a time.
         #[arg(long, default_value_t = 1024)]
         window: u32,
+        /// Rounds after a window's first visit its flows in a new random order each (packets
+        /// of many flows interleaved as on a link, not in the order their sessions opened).
+        #[arg(long)]
+        shuffle_rounds: bool,
         /// Capture time between frames, in nanoseconds.
         #[arg(long, default_value_t = 1000)]
         gap_ns: u64,
@@ -252,6 +256,7 @@ fn run(cli: Cli) -> Result<(), String> {
             cps,
             cps_close,
             window,
+            shuffle_rounds,
             gap_ns,
             output,
         } => {
@@ -268,6 +273,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 cps,
                 cps_close,
                 window,
+                shuffle_rounds,
                 gap_ns,
                 ..BulkProfile::new(flows, packets_per_flow, proto)
             };

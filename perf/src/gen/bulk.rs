@@ -8,6 +8,12 @@
 //! (session lookups miss the cache as in real traffic), yet each flow's packets stay close in
 //! time (a SYN-ACK follows its SYN by one window, well inside handshake timeouts).
 //!
+//! With [`BulkProfile::shuffle_rounds`], every round after the first visits the window's flows
+//! in a new random order: the first round still opens them in order, but the later packets of
+//! each flow arrive in no relation to the order their sessions were opened in, as on a link
+//! where many flows interleave. (Replayed in the order they opened, a firewall's sessions are
+//! read in the order they were stored, which a CPU's prefetcher streams.)
+//!
 //! # Packets of a flow
 //! - UDP: `packets_per_flow` datagrams.
 //! - TCP with `handshake`: SYN, SYN-ACK, ACK, then `packets_per_flow` PSH|ACK data segments
@@ -103,6 +109,8 @@ pub struct BulkProfile {
     pub cps_close: bool,
     /// Flows interleaved at a time.
     pub window: u32,
+    /// Rounds after the first visit the window's flows in a new random order each.
+    pub shuffle_rounds: bool,
     pub start_ns: u64,
     /// Capture time between consecutive frames.
     pub gap_ns: u64,
@@ -156,6 +164,7 @@ impl BulkProfile {
             cps: false,
             cps_close: false,
             window: 1024,
+            shuffle_rounds: false,
             start_ns: super::scenarios::SCENARIO_EPOCH_NS,
             gap_ns: 1_000,
         }
@@ -234,6 +243,9 @@ pub struct BulkGenerator {
     round: u32,
     flow_in_window: u32,
     flows: Vec<FlowState>,
+    /// The order the current round visits the window's flows in (`shuffle_rounds`; empty
+    /// otherwise, and in the first round: in order).
+    order: Vec<u32>,
     now_ns: u64,
     frame: Vec<u8>,
     payload: Vec<u8>,
@@ -249,6 +261,7 @@ impl BulkGenerator {
             round: 0,
             flow_in_window: 0,
             flows: Vec::with_capacity(profile.window as usize),
+            order: Vec::new(),
             now_ns: profile.start_ns,
             frame: Vec::with_capacity(usize::from(MAX_FRAME_SIZE)),
             // Recognisable, constant payload bytes: app-ID sees "unknown".
@@ -270,16 +283,37 @@ impl BulkGenerator {
             }
             self.start_window(next_start);
         }
-        let flow_index = self.window_start + u64::from(self.flow_in_window);
-        self.build_frame(flow_index, self.flow_in_window as usize, self.round);
+        let in_window = match self.order.get(self.flow_in_window as usize) {
+            Some(&shuffled) => shuffled,
+            None => self.flow_in_window,
+        };
+        let flow_index = self.window_start + u64::from(in_window);
+        self.build_frame(flow_index, in_window as usize, self.round);
         self.flow_in_window += 1;
         if self.flow_in_window == self.window_len {
             self.flow_in_window = 0;
             self.round += 1;
+            if self.profile.shuffle_rounds {
+                self.shuffle_order();
+            }
         }
         let timestamp = self.now_ns;
         self.now_ns += self.profile.gap_ns;
         Some((timestamp, &self.frame))
+    }
+
+    /// A new random order of the window's flows for the next round (Fisher-Yates, seeded by
+    /// the profile's seed, the window and the round: the same capture every time).
+    fn shuffle_order(&mut self) {
+        let n = self.window_len;
+        self.order.clear();
+        self.order.extend(0..n);
+        let seed =
+            mix64(self.profile.seed ^ 0x05ff_1e00, self.window_start) ^ u64::from(self.round);
+        for i in (1..n as usize).rev() {
+            let j = (mix64(seed, i as u64) % (i as u64 + 1)) as usize;
+            self.order.swap(i, j);
+        }
     }
 
     fn start_window(&mut self, first_flow: u64) {
@@ -289,6 +323,7 @@ impl BulkGenerator {
         self.window_start = first_flow;
         self.round = 0;
         self.flow_in_window = 0;
+        self.order.clear();
         self.flows.clear();
         for offset in 0..u64::from(self.window_len) {
             let bits = mix64(self.profile.seed ^ 0x5eed, first_flow + offset);

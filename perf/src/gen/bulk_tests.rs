@@ -120,6 +120,67 @@ fn windows_interleave_flows_round_by_round() {
     assert_eq!(senders.iter().collect::<HashSet<_>>().len(), 6);
 }
 
+/// `shuffle_rounds`: the first round opens a window's flows in order, every later round
+/// visits each of them once, in a new order; a TCP flow's segments stay in their order (its
+/// sequence and acknowledgement numbers stay consistent).
+#[test]
+fn shuffled_rounds_visit_every_flow_once_in_a_new_order() {
+    let profile = BulkProfile {
+        window: 50,
+        shuffle_rounds: true,
+        ..BulkProfile::new(120, 3, BulkProto::Udp)
+    };
+    let senders: Vec<(Vec<u8>, u16)> = collect(profile)
+        .iter()
+        .map(|(_, f)| {
+            let p = parse_and_verify(f);
+            (p.src.clone(), p.ports().0)
+        })
+        .collect();
+    let in_order = collect(BulkProfile {
+        shuffle_rounds: false,
+        ..profile
+    });
+    let first_round: Vec<_> = senders[..50].to_vec();
+    let unshuffled: Vec<(Vec<u8>, u16)> = in_order[..50]
+        .iter()
+        .map(|(_, f)| {
+            let p = parse_and_verify(f);
+            (p.src.clone(), p.ports().0)
+        })
+        .collect();
+    assert_eq!(
+        first_round, unshuffled,
+        "the first round opens the flows in order"
+    );
+    for round in [&senders[50..100], &senders[100..150]] {
+        let mut sorted = round.to_vec();
+        sorted.sort();
+        let mut expected = first_round.clone();
+        expected.sort();
+        assert_eq!(sorted, expected, "each flow of the window once");
+        assert_ne!(round, &first_round[..], "in another order");
+    }
+    assert_ne!(
+        senders[50..100],
+        senders[100..150],
+        "a new order each round"
+    );
+    // The last, shorter window (20 flows) too; and TCP stays consistent.
+    let sorted = |r: &[(Vec<u8>, u16)]| {
+        let mut r = r.to_vec();
+        r.sort();
+        r
+    };
+    assert_eq!(senders.len(), 360);
+    assert_eq!(sorted(&senders[300..320]), sorted(&senders[340..360]));
+    let tcp = collect(BulkProfile {
+        shuffle_rounds: true,
+        ..tcp_profile(IpFamily::V4)
+    });
+    assert_consistent_seq_ack(&tcp);
+}
+
 #[test]
 fn cps_is_one_syn_per_flow() {
     let frames = collect(BulkProfile::cps(50, BulkProto::Tcp));
