@@ -16,6 +16,17 @@ fn collect(profile: BulkProfile) -> Frames {
     frames
 }
 
+/// Each frame's sender: source address and port.
+fn senders_of(frames: &Frames) -> Vec<(Vec<u8>, u16)> {
+    frames
+        .iter()
+        .map(|(_, f)| {
+            let p = parse_and_verify(f);
+            (p.src.clone(), p.ports().0)
+        })
+        .collect()
+}
+
 fn tcp_profile(family: IpFamily) -> BulkProfile {
     BulkProfile {
         handshake: true,
@@ -106,13 +117,7 @@ fn windows_interleave_flows_round_by_round() {
         window: 4,
         ..BulkProfile::new(6, 2, BulkProto::Udp)
     };
-    let senders: Vec<(Vec<u8>, u16)> = collect(profile)
-        .iter()
-        .map(|(_, f)| {
-            let p = parse_and_verify(f);
-            (p.src.clone(), p.ports().0)
-        })
-        .collect();
+    let senders = senders_of(&collect(profile));
     // Window 1: flows 0..4, twice; window 2: flows 4, 5, twice.
     assert_eq!(senders[0..4], senders[4..8]);
     assert_eq!(senders[8..10], senders[10..12]);
@@ -130,27 +135,15 @@ fn shuffled_rounds_visit_every_flow_once_in_a_new_order() {
         shuffle_rounds: true,
         ..BulkProfile::new(120, 3, BulkProto::Udp)
     };
-    let senders: Vec<(Vec<u8>, u16)> = collect(profile)
-        .iter()
-        .map(|(_, f)| {
-            let p = parse_and_verify(f);
-            (p.src.clone(), p.ports().0)
-        })
-        .collect();
-    let in_order = collect(BulkProfile {
+    let senders = senders_of(&collect(profile));
+    let in_order = senders_of(&collect(BulkProfile {
         shuffle_rounds: false,
         ..profile
-    });
+    }));
     let first_round: Vec<_> = senders[..50].to_vec();
-    let unshuffled: Vec<(Vec<u8>, u16)> = in_order[..50]
-        .iter()
-        .map(|(_, f)| {
-            let p = parse_and_verify(f);
-            (p.src.clone(), p.ports().0)
-        })
-        .collect();
     assert_eq!(
-        first_round, unshuffled,
+        first_round,
+        in_order[..50],
         "the first round opens the flows in order"
     );
     for round in [&senders[50..100], &senders[100..150]] {
