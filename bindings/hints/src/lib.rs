@@ -87,6 +87,8 @@ pub struct HugeArray<T: Copy> {
     /// Elements the array shows (`set_len`); all `capacity` are initialised.
     len: usize,
     capacity: usize,
+    /// Mapped by `map_huge` (unmapped on drop), not taken from the allocator.
+    mapped: bool,
 }
 
 // SAFETY: a `HugeArray` owns its elements as a `Vec` would; sending or sharing it is as safe
@@ -104,9 +106,11 @@ impl<T: Copy> HugeArray<T> {
                 ptr: NonNull::dangling(),
                 len,
                 capacity: len,
+                mapped: false,
             };
         }
-        let raw = if layout.align() >= HUGE_PAGE {
+        let mapped = layout.align() >= HUGE_PAGE;
+        let raw = if mapped {
             map_huge(layout)
         } else {
             // SAFETY: the layout has a non-zero size (checked above).
@@ -124,6 +128,31 @@ impl<T: Copy> HugeArray<T> {
             ptr,
             len,
             capacity: len,
+            mapped,
+        }
+    }
+
+    /// Keeps the first `len` elements and gives the pages of the rest back to the system, so
+    /// that a large array is released in steps, each one short, rather than in one long unmap.
+    /// Only an array of a huge page or more has its own pages: a smaller one (from the
+    /// allocator) only hides the rest, keeping its capacity and memory until dropped.
+    pub fn release_tail(&mut self, len: usize) {
+        assert!(len <= self.capacity, "{len} elements of {}", self.capacity);
+        self.len = self.len.min(len);
+        if self.mapped {
+            let size = core::mem::size_of::<T>();
+            let (keep, had) = (page_round(len * size), page_round(self.capacity * size));
+            if keep < had {
+                // SAFETY: the pages from `keep` to `had` are the tail of this array's own
+                // mapping (`map_huge`); no element at or past `len` is shown or read again.
+                unsafe {
+                    libc::munmap(
+                        (self.ptr.as_ptr() as *mut u8).add(keep) as *mut libc::c_void,
+                        had - keep,
+                    )
+                };
+            }
+            self.capacity = len;
         }
     }
 
@@ -177,19 +206,14 @@ impl<T: Copy> DerefMut for HugeArray<T> {
 impl<T: Copy> Drop for HugeArray<T> {
     fn drop(&mut self) {
         let layout = Self::layout(self.capacity);
-        if layout.size() == 0 {
-            return;
-        }
-        if layout.align() >= HUGE_PAGE {
-            // SAFETY: `map_huge` mapped exactly these pages for this array; nothing borrows
-            // them past `drop`.
-            unsafe {
-                libc::munmap(
-                    self.ptr.as_ptr() as *mut libc::c_void,
-                    page_round(layout.size()),
-                )
-            };
-        } else {
+        if self.mapped {
+            let size = page_round(layout.size());
+            if size > 0 {
+                // SAFETY: `map_huge` mapped these pages for this array (less any tail that
+                // `release_tail` unmapped); nothing borrows them past `drop`.
+                unsafe { libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, size) };
+            }
+        } else if layout.size() != 0 {
             // SAFETY: allocated in `new` with this very layout; `T: Copy` has no drop glue.
             unsafe { dealloc(self.ptr.as_ptr() as *mut u8, layout) };
         }
@@ -277,6 +301,16 @@ mod tests {
                 len == 0 || a[len - 1] == 7,
                 "the hidden elements keep their values"
             );
+            // Released in steps down to nothing, the rest readable each time.
+            while huge && a.capacity() > 0 {
+                let keep = a.capacity().saturating_sub(100_000);
+                a.release_tail(keep);
+                assert_eq!((a.len(), a.capacity()), (keep, keep));
+                assert!(a
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &v)| v == i as u64 * 3 || i == len - 1));
+            }
         }
     }
 }
