@@ -317,7 +317,7 @@ impl FragTable {
         }
     }
 
-    /// Between bursts: the table's index growth (`SessionTable::maintain`).
+    /// On the timer tick: the table's index growth (`SessionTable::maintain`).
     pub fn maintain(&mut self) {
         self.table.maintain();
     }

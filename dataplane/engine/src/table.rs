@@ -139,13 +139,24 @@ fn next_index_len(len: usize, full: usize) -> usize {
     size
 }
 
-/// The first size of an index that reaches `full`.
-fn first_index_len(full: usize) -> usize {
-    let mut size = full;
+/// The first size of an index that reaches `full`, and how many growth steps follow it.
+fn first_index_len(full: usize) -> (usize, u32) {
+    let (mut size, mut steps) = (full, 0);
     while size > FIRST_INDEX_BUCKETS && half_index(size) < size {
         size = half_index(size);
+        steps += 1;
     }
-    size
+    (size, steps)
+}
+
+/// `i` wrapped into an index of `len` buckets, for an `i` below `2 * len`.
+#[inline(always)]
+fn wrap_in(i: usize, len: usize) -> usize {
+    if i >= len {
+        i - len
+    } else {
+        i
+    }
 }
 
 /// Whether an index of `len` buckets, `full` at the table's capacity, should grow now that it
@@ -183,11 +194,10 @@ pub struct SessionTable<K: Copy, V: Copy> {
     /// used as a stack (recently freed slots are warm in cache).
     free_head: u32,
     free_count: u32,
-    /// The index: `index_len` buckets, the prefix of its array that `buckets` shows
+    /// The index: the prefix of its array in use, which is what `buckets` shows
     /// (`HugeArray::set_len`: a probe's index is then bounds-checked against the size in use,
     /// with no slicing per probe).
     buckets: HugeArray<u32>,
-    index_len: usize,
     /// The other bucket array: while the index grows, the old index (its first `old_len`
     /// buckets); otherwise all empty, the next step's destination. `None` once the index has
     /// its full size.
@@ -274,22 +284,17 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             generation: 0,
             value: V::default(),
         });
-        // The index's sizes, smallest first; the last is the full size. The arrays take turns:
-        // the full size's array holds every other size before it, the other array the rest.
+        // The arrays take turns: the full size's array holds every other size before it, the
+        // other array the rest, the largest of which is the size before the full one.
         let full_len = index_buckets(capacity);
-        let mut sizes = vec![first_index_len(full_len)];
-        while *sizes.last().unwrap() < full_len {
-            sizes.push(next_index_len(*sizes.last().unwrap(), full_len));
-        }
-        let first_len = sizes[0];
-        let (mut buckets, other) = if sizes.len() == 1 {
-            (HugeArray::new(full_len, |_| EMPTY), None)
+        let (first_len, steps) = first_index_len(full_len);
+        let full = HugeArray::new(full_len, |_| EMPTY);
+        let (mut buckets, other) = if steps == 0 {
+            (full, None)
         } else {
-            let before_full = sizes[sizes.len() - 2];
-            let full = HugeArray::new(full_len, |_| EMPTY);
-            let other = HugeArray::new(before_full, |_| EMPTY);
+            let other = HugeArray::new(half_index(full_len), |_| EMPTY);
             // The first size is in the full array when an even number of steps follows it.
-            if (sizes.len() - 1) % 2 == 0 {
+            if steps % 2 == 0 {
                 (full, Some(other))
             } else {
                 (other, Some(full))
@@ -301,7 +306,6 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             free_head: if capacity > 0 { 0 } else { NO_SLOT },
             free_count: capacity,
             buckets,
-            index_len: first_len,
             other,
             old_len: 0,
             sweep_from: 0,
@@ -334,7 +338,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
 
     /// Buckets the index has now (it grows with the live sessions).
     pub fn index_len(&self) -> usize {
-        self.index_len
+        self.buckets.len()
     }
 
     /// Whether the index is moving to a larger one.
@@ -358,10 +362,9 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         // Homes in the swept part (from `sweep_from`, `swept` buckets on) start where the sweep
         // is: all that part is empty now, and no entry left lies in it. (Wrapping by a compare,
         // not a division.)
-        let wrap = |i: usize| if i >= old.len() { i - old.len() } else { i };
-        let swept = wrap(home + old.len() - self.sweep_from) < self.swept;
+        let swept = wrap_in(home + old.len() - self.sweep_from, old.len()) < self.swept;
         let start = if swept {
-            wrap(self.sweep_from + self.swept)
+            wrap_in(self.sweep_from + self.swept, old.len())
         } else {
             home
         };
@@ -480,7 +483,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         } else if let Some(other) = self
             .other
             .as_mut()
-            .filter(|_| self.index_len == self.full_len)
+            .filter(|_| self.buckets.len() == self.full_len)
         {
             // The full index never moves again: its spare array is given back, a few MiB a
             // tick (one unmap of a 27 MiB array took up to 0.66 ms here; of 4 MiB, tens of us).
@@ -499,16 +502,15 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             return;
         };
         let old = std::mem::replace(&mut self.buckets, other);
-        let old_len = self.index_len;
-        self.sweep_from = old[..old_len]
+        self.sweep_from = old
             .iter()
             .position(|&b| b == EMPTY)
             .expect("an index at most 3/4 full has an empty bucket");
+        self.old_len = old.len();
         self.other = Some(old);
-        self.old_len = old_len;
         self.swept = 0;
-        self.index_len = next_index_len(old_len, self.full_len);
-        self.buckets.set_len(self.index_len);
+        self.buckets
+            .set_len(next_index_len(self.old_len, self.full_len));
         debug_assert!(
             self.buckets.iter().all(|&b| b == EMPTY),
             "a new index is empty"
@@ -540,13 +542,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         while n < end {
             let batch = (end - n).min(LINE_BUCKETS);
             let (from, len) = (self.sweep_from + n, old.len());
-            let at = |k: usize| {
-                if from + k >= len {
-                    from + k - len
-                } else {
-                    from + k
-                }
-            };
+            let at = |k: usize| wrap_in(from + k, len);
             for k in 0..batch {
                 let b = old[at(k)];
                 if b != EMPTY {
@@ -732,8 +728,11 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             return Err(format!("{used} buckets for {} live slots", self.len()));
         }
         let in_index = self.index().iter().filter(|&&b| b != EMPTY).count();
-        if in_index * 4 > self.index_len * 3 {
-            return Err(format!("{in_index} sessions in {} buckets", self.index_len));
+        if in_index * 4 > self.buckets.len() * 3 {
+            return Err(format!(
+                "{in_index} sessions in {} buckets",
+                self.buckets.len()
+            ));
         }
         for n in 0..self.swept {
             if old[(self.sweep_from + n) % self.old_len] != EMPTY {
