@@ -143,10 +143,7 @@ impl Frames {
     /// are read, while the sessions they hit come in no order.
     fn shuffled(&self) -> Frames {
         let mut order: Vec<usize> = (0..self.len()).collect();
-        let mut rng = SplitMix64::new(1);
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.uniform_below(i as u64 + 1) as usize);
-        }
+        SplitMix64::new(1).shuffle(&mut order);
         let mut f = Frames {
             bytes: Vec::with_capacity(self.bytes.len()),
             lens: Vec::with_capacity(self.len()),

@@ -55,6 +55,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use synwall_engine::capture::{CaptureError, PcapWriter};
 
 use super::packet::{FrameSpec, IpPair, TcpFields, TcpFlags, IP_PROTO_TCP, IP_PROTO_UDP};
+use super::rng::SplitMix64;
 use super::tcp_conv::{HANDSHAKE_MSS, HANDSHAKE_WINDOW_SCALE};
 use super::IpFamily;
 
@@ -302,18 +303,15 @@ impl BulkGenerator {
         Some((timestamp, &self.frame))
     }
 
-    /// A new random order of the window's flows for the next round (Fisher-Yates, seeded by
-    /// the profile's seed, the window and the round: the same capture every time).
+    /// A new random order of the window's flows for the next round, seeded by the profile's
+    /// seed, the window and the round: the same capture every time.
     fn shuffle_order(&mut self) {
         let n = self.window_len;
         self.order.clear();
         self.order.extend(0..n);
         let seed =
             mix64(self.profile.seed ^ 0x05ff_1e00, self.window_start) ^ u64::from(self.round);
-        for i in (1..n as usize).rev() {
-            let j = (mix64(seed, i as u64) % (i as u64 + 1)) as usize;
-            self.order.swap(i, j);
-        }
+        SplitMix64::new(seed).shuffle(&mut self.order);
     }
 
     fn start_window(&mut self, first_flow: u64) {

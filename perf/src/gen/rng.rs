@@ -30,4 +30,11 @@ impl SplitMix64 {
     pub fn uniform_below(&mut self, n: u64) -> u64 {
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
+
+    /// Puts `items` in a random order (Fisher-Yates over `uniform_below`).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.uniform_below(i as u64 + 1) as usize);
+        }
+    }
 }
