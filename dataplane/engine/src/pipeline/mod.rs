@@ -209,20 +209,31 @@ impl RateLimit {
     }
 }
 
+/// Stage 1's outcome for a packet: which path it takes, or its verdict. One byte to test
+/// (`Verdict`'s spare tag values hold the two paths), where a result and a flag took two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// The parser's common path took the packet (untagged IPv4 TCP or UDP, not a fragment;
+    /// its parse result deferred): stage 3 may take it straight to its session.
+    Common,
+    /// Parsed by the full parser: the general path.
+    Other,
+    /// The packet's verdict, already reached (a drop: it did not parse; a hand-off: another
+    /// worker owns its flow).
+    Decided(Verdict),
+}
+
+const _: () = assert!(std::mem::size_of::<Stage>() == std::mem::size_of::<Verdict>());
+
 /// What the first two stages of a burst learn of a packet.
 #[derive(Clone, Copy, Debug)]
 struct Staged {
-    /// Stage 1's outcome: `Err` is the packet's verdict, already reached (a drop: it did not
-    /// parse; a hand-off: another worker owns its flow).
-    parse: Result<(), Verdict>,
+    stage: Stage,
     /// The flow key's hash and orientation (when parsed).
     hashed: FlowHash,
     /// The table key of the packet's flow (canonical orientation): from the parser's common
     /// path in stage 1, else built in stage 2.
     probe: StoredKey,
-    /// The parser's common path took the packet (untagged IPv4 TCP or UDP, not a fragment):
-    /// stage 3 may take it straight to its session.
-    common: bool,
     /// The slot stage 2's index walk found: the likely session.
     candidate: Option<u32>,
     /// A common TCP frame's segment (`wire::parse_common`; left as it was for other frames).
@@ -236,10 +247,9 @@ struct Staged {
 impl Default for Staged {
     fn default() -> Self {
         Staged {
-            parse: Ok(()),
+            stage: Stage::Other,
             hashed: FlowHash::default(),
             probe: StoredKey::default(),
-            common: false,
             candidate: None,
             segment: Segment::default(),
             entry_bytes: ENTRY_BYTES,
@@ -461,13 +471,17 @@ impl Engine {
         // 1: read right after the parser stored it, the key's address would wait on the store
         // buffer, 15 % of this function's samples; the common path hands its key over from
         // registers instead.)
-        for (p, st) in parsed.iter().zip(staged.iter_mut()) {
-            if st.parse.is_ok() {
-                let bytes = st.entry_bytes as usize;
-                st.candidate = self.table.prefetch_entry_head(st.hashed.hash, bytes);
-                if !st.common {
-                    st.probe = StoredKey::probe(&p.key, st.hashed.reversed, st.hashed.hash);
-                }
+        // (The parse result is indexed in the branch that reads it, not zipped in: the common
+        // path then spends nothing on its address.)
+        for (i, st) in staged.iter_mut().enumerate() {
+            if let Stage::Decided(_) = st.stage {
+                continue;
+            }
+            let bytes = st.entry_bytes as usize;
+            st.candidate = self.table.prefetch_entry_head(st.hashed.hash, bytes);
+            if st.stage == Stage::Other {
+                let key = &parsed[i].key;
+                st.probe = StoredKey::probe(key, st.hashed.reversed, st.hashed.hash);
             }
         }
         // Stage 3: each packet in arrival order. The common case, a packet of a live IPv4 TCP or
@@ -475,34 +489,37 @@ impl Engine {
         // other packet takes the general path (`packet`), which finds or opens its session.
         let now_ms = self.ms(now_ns);
         let mut dropped = 0;
-        let packets = parsed
-            .iter_mut()
-            .zip(staged.iter())
-            .zip(frames)
-            .zip(ingress);
-        for (verdict, (((p, st), frame), &port)) in verdicts.iter_mut().zip(packets) {
+        let packets = staged.iter().zip(frames).zip(ingress).enumerate();
+        for (verdict, (i, ((st, frame), &port))) in verdicts.iter_mut().zip(packets) {
             // The parse result stage 1 deferred (a common frame: its straight path to an
             // established session reads nothing from it) is written by the first branch that
-            // needs it; a closure, so that the straight path pays nothing to carry it.
+            // needs it; a closure that indexes it there, so that the straight path pays nothing
+            // to carry it.
+            let all = &mut *parsed;
             let parsed = move || -> &Parsed {
-                let p = p;
-                if st.common {
+                let all = all;
+                let p = &mut all[i];
+                if st.stage == Stage::Common {
                     wire::materialise(frame, p);
                 }
                 p
             };
-            *verdict = match st.parse {
-                Err(decided) => decided,
-                Ok(()) => match self.candidate_hit(st, now_ms) {
-                    Some(slot) => {
-                        let swapped = st.hashed.reversed;
-                        // Read only if the session is TCP: then so is the frame (the key
-                        // matched), and stage 1 wrote its segment.
-                        let seg = &st.segment;
-                        self.existing(slot, swapped, parsed, seg, frame, port, now_ns, now_ms)
-                    }
-                    None => self.packet(now_ns, parsed(), st, frame, port),
-                },
+            // (Tests in this order, not a `match`: that computed the variant's index first.)
+            let hit = if st.stage == Stage::Common {
+                self.candidate_hit(st, now_ms)
+            } else {
+                None
+            };
+            *verdict = if let Some(slot) = hit {
+                let swapped = st.hashed.reversed;
+                // Read only if the session is TCP: then so is the frame (the key matched), and
+                // stage 1 wrote its segment.
+                let seg = &st.segment;
+                self.existing(slot, swapped, parsed, seg, frame, port, now_ns, now_ms)
+            } else if let Stage::Decided(decided) = st.stage {
+                decided
+            } else {
+                self.packet(now_ns, parsed(), st, frame, port)
             };
             // Drops are counted as they are decided (a second pass over the verdicts cost
             // more than the branch here).
@@ -536,18 +553,17 @@ impl Engine {
         let mut handed_off = 0;
         for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
             if let Some(common) = wire::parse_common(frame, p, &mut st.segment) {
-                st.common = true;
                 st.hashed = common.hashed;
                 if HAND_OFF {
                     // A common frame is never a fragment: its flow hash is its owner hash.
                     let owner = owner_worker(common.hashed.hash, workers);
                     if owner != me {
-                        st.parse = Err(Verdict::HandOff(owner));
+                        st.stage = Stage::Decided(Verdict::HandOff(owner));
                         handed_off += 1;
                         continue;
                     }
                 }
-                st.parse = Ok(());
+                st.stage = Stage::Common;
                 self.table.prefetch_index(common.hashed.hash);
                 st.probe = StoredKey::canonical_v4(&common.flow);
                 st.entry_bytes = if common.flow.proto == PROTO_UDP {
@@ -557,10 +573,9 @@ impl Engine {
                 };
                 continue;
             }
-            st.common = false;
             st.entry_bytes = ENTRY_BYTES;
-            st.parse = match wire::parse_other(frame, p) {
-                Err(reason) => Err(Verdict::Drop(reason)),
+            st.stage = match wire::parse_other(frame, p) {
+                Err(reason) => Stage::Decided(Verdict::Drop(reason)),
                 Ok(hashed) => {
                     st.hashed = hashed;
                     let owner = if HAND_OFF {
@@ -573,11 +588,11 @@ impl Engine {
                     match owner {
                         Some(owner) => {
                             handed_off += 1;
-                            Err(Verdict::HandOff(owner))
+                            Stage::Decided(Verdict::HandOff(owner))
                         }
                         None => {
                             self.table.prefetch_index(hashed.hash);
-                            Ok(())
+                            Stage::Other
                         }
                     }
                 }
@@ -586,14 +601,14 @@ impl Engine {
         handed_off
     }
 
-    /// The session slot of a packet that needs none of `flow_packet`'s general checks: one the
-    /// parser's common path took (IPv4 TCP or UDP, not a fragment: no ICMP error to relate, no
-    /// link control to pass), whose session is in its candidate slot (stage 2) and has not
-    /// timed out. `None` leaves the packet to `packet`, which decides the same way for these
-    /// and handles all others.
+    /// The session slot of a packet that needs none of `flow_packet`'s general checks, for one
+    /// the parser's common path took ([`Stage::Common`]: IPv4 TCP or UDP, not a fragment: no
+    /// ICMP error to relate, no link control to pass): its session is in its candidate slot
+    /// (stage 2) and has not timed out. `None` leaves the packet to `packet`, which decides the
+    /// same way for these and handles all others.
     #[inline(always)]
     fn candidate_hit(&self, st: &Staged, now_ms: u32) -> Option<u32> {
-        let slot = st.candidate.filter(|_| st.common)?;
+        let slot = st.candidate?;
         (*self.table.key(slot) == st.probe && !self.timed_out(slot, now_ms)).then_some(slot)
     }
 

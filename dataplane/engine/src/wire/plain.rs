@@ -53,7 +53,9 @@ pub fn parse_or_defer(frame: &[u8], p: &mut Parsed, segment: &mut Segment) -> Op
 
 #[inline(always)]
 fn scan<const DEFER: bool>(frame: &[u8], p: &mut Parsed, segment: &mut Segment) -> Option<Common> {
-    let h = frame.first_chunk::<L4>()?;
+    // Through the UDP header: shorter frames (never the common case: a minimum Ethernet frame
+    // has 60 bytes) go to the full parser, and UDP's header needs no check of its own.
+    let h = frame.first_chunk::<UDP_PAYLOAD>()?;
     if be16([h[12], h[13]]) != ETHERTYPE_IPV4 || h[L3] != 0x45 {
         return None;
     }
@@ -86,12 +88,12 @@ fn scan<const DEFER: bool>(frame: &[u8], p: &mut Parsed, segment: &mut Segment) 
     };
     match proto {
         PROTO_UDP => {
-            let u = frame.get(L4..UDP_PAYLOAD)?;
-            let len = be16([u[4], u[5]]) as usize;
-            if end < UDP_PAYLOAD || len < 8 || L4 + len > end {
+            let len = be16([h[L4 + 4], h[L4 + 5]]) as usize;
+            // A length of 8 or more within the packet: the packet holds the whole header.
+            if len < 8 || L4 + len > end {
                 return None;
             }
-            let ports = (be16([u[0], u[1]]), be16([u[2], u[3]]));
+            let ports = (be16([h[L4], h[L4 + 1]]), be16([h[L4 + 2], h[L4 + 3]]));
             if DEFER {
                 return Some(common(&ip, ports));
             }
@@ -107,7 +109,8 @@ fn scan<const DEFER: bool>(frame: &[u8], p: &mut Parsed, segment: &mut Segment) 
         PROTO_TCP => {
             let t = frame.get(L4..TCP_OPTIONS)?;
             let doff = (t[12] >> 4) as usize * 4;
-            if end < TCP_OPTIONS || doff < 20 || L4 + doff > end {
+            // A header of 20 bytes or more within the packet (so the packet holds its fixed part).
+            if doff < 20 || L4 + doff > end {
                 return None;
             }
             let mut tcp = TcpInfo {
