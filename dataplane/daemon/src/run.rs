@@ -9,7 +9,7 @@ use dpdk::{Eal, Mempool, Port, PortConfig};
 
 use crossbeam::queue::ArrayQueue;
 use synwall_engine::config::DataplaneMode;
-use synwall_engine::pipeline::{Engine, EngineConfig};
+use synwall_engine::pipeline::{Engine, EngineConfig, Verdict};
 use synwall_engine::policy::Policy;
 use synwall_engine::records::{NameTable, RecordRing};
 use synwall_engine::stats::{
@@ -271,6 +271,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             names: Arc::clone(&names),
             passthrough: plan.config.dataplane.mode == DataplaneMode::Passthrough,
             pool: Arc::clone(&pool),
+            verdicts: [Verdict::Forward; dpdk::BURST_MAX],
         };
         match eal.launch(lcore, move || worker.run()) {
             Ok(h) => handles.push(h),
