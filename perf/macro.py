@@ -65,7 +65,8 @@ def run_testpmd(pcaps, duration, warmup, mbufs, cores=1, lcores=None):
             if m:
                 port = int(m.group(1))
             m = re.search(r"Tx-pps:\s+(\d+)", line)
-            if m and port == 1:
+            # (A report's rate is 0 before testpmd has two to take it from: not a sample.)
+            if m and port == 1 and int(m.group(1)) > 0:
                 if time.time() - start > warmup:
                     samples.append(int(m.group(1)))
                 if len(samples) >= duration:
