@@ -47,14 +47,21 @@ pub mod session_flags {
 /// the index a session costs at most 128 bytes (asserted in `pipeline`).
 ///
 /// `repr(C)`, in this order: what a packet of an established UDP session reads and writes
-/// (flags, kind, last packet, counters) comes first, so that with the key before it that
-/// packet's work spans the entry's first 44 bytes, one cache line for the entries that start
-/// a line (half of them); the TCP tracker and what only session start and end read come last.
+/// comes first, in 16 bytes (flags, kind, the counters' low halves, last packet), so that with
+/// the key before it that packet's work is the entry's first 32 bytes: one cache line wherever
+/// a 96-byte entry starts (at 0 or 32 in a line). The counters' high halves take a carry now
+/// and then; the TCP tracker and what only session start and end read come last.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[repr(C)]
 pub struct Session {
     pub flags: u8,
     pub kind: SessionKind,
+    /// Packets seen, by [`Dir::index`]: the low halves of 32-bit counters (the high halves in
+    /// `packets_hi`); read them with [`Session::packets`].
+    pub packets_lo: [u16; 2],
+    /// Bytes seen, by [`Dir::index`]: the low 16 bits of 48-bit counters (256 TiB a direction;
+    /// the rest in `bytes_hi`); read them with [`Session::bytes`].
+    pub bytes_lo: [u16; 2],
     /// The end reason decided but not yet logged (`NO_END` if none): a closed TCP session keeps
     /// its entry through TIME_WAIT and is logged when it leaves, `tcp-fin`, or `tcp-reuse` if a
     /// new SYN takes its 5-tuple first (as PAN-OS does). The egress port is not stored: it is
@@ -64,13 +71,10 @@ pub struct Session {
     /// Last packet, in ms since the engine's epoch (differences wrap safely for 49 days, far
     /// above the longest timeout).
     pub last_seen_ms: u32,
-    /// Packets seen, by [`Dir::index`].
-    pub packets: [u32; 2],
-    /// Bytes seen, by [`Dir::index`]: 48-bit counters (256 TiB a direction) split in a low word
-    /// and a high half-word, so the session keeps 4-byte alignment and its size budget; read
-    /// them with [`Session::bytes`].
-    pub bytes_lo: [u32; 2],
-    pub bytes_hi: [u16; 2],
+    /// The counters' high parts: written when a low half carries (every 65,536 packets; every
+    /// 44 full-size frames at most), so an established packet rarely touches this line.
+    pub packets_hi: [u16; 2],
+    pub bytes_hi: [u32; 2],
     /// Rule that allowed it (index into the policy), `NONE_ID` for the default rules.
     pub rule: u16,
     /// Application id (`crate::app`): `incomplete` until app-ID decides.
@@ -84,7 +88,8 @@ pub struct Session {
 /// Bytes of a session, from its start, that a packet of an established UDP session reads and
 /// writes (through the byte counters).
 pub const UDP_PACKET_BYTES: usize =
-    std::mem::offset_of!(Session, bytes_hi) + std::mem::size_of::<[u16; 2]>();
+    std::mem::offset_of!(Session, last_seen_ms) + std::mem::size_of::<u32>();
+const _: () = assert!(UDP_PACKET_BYTES == 16);
 
 /// The tracker field of a session that is not TCP (never consulted).
 pub fn untracked() -> TcpTracker {
@@ -100,7 +105,8 @@ impl Default for Session {
             tcp: untracked(),
             bytes_lo: [0; 2],
             bytes_hi: [0; 2],
-            packets: [0; 2],
+            packets_lo: [0; 2],
+            packets_hi: [0; 2],
             last_seen_ms: 0,
             start_ms: 0,
             ingress: 0,
@@ -159,18 +165,31 @@ impl Session {
     #[inline(always)]
     pub fn count(&mut self, dir: Dir, bytes: usize, now_ms: u32) {
         let d = dir.index();
-        self.packets[d] = self.packets[d].wrapping_add(1);
-        let (lo, carry) = self.bytes_lo[d].overflowing_add(bytes as u32);
-        self.bytes_lo[d] = lo;
-        self.bytes_hi[d] = self.bytes_hi[d].wrapping_add(carry as u16);
+        let (packets, carry) = self.packets_lo[d].overflowing_add(1);
+        self.packets_lo[d] = packets;
+        if carry {
+            self.packets_hi[d] = self.packets_hi[d].wrapping_add(1);
+        }
+        let sum = u64::from(self.bytes_lo[d]) + bytes as u64;
+        self.bytes_lo[d] = sum as u16;
+        if sum >> 16 != 0 {
+            self.bytes_hi[d] = self.bytes_hi[d].wrapping_add((sum >> 16) as u32);
+        }
         self.last_seen_ms = now_ms;
+    }
+
+    /// Packets seen in direction `dir` (wraps at 2^32).
+    #[inline]
+    pub fn packets(&self, dir: Dir) -> u32 {
+        let d = dir.index();
+        u32::from(self.packets_hi[d]) << 16 | u32::from(self.packets_lo[d])
     }
 
     /// Bytes seen in direction `dir` (wraps at 2^48).
     #[inline]
     pub fn bytes(&self, dir: Dir) -> u64 {
         let d = dir.index();
-        (self.bytes_hi[d] as u64) << 32 | self.bytes_lo[d] as u64
+        u64::from(self.bytes_hi[d]) << 16 | u64::from(self.bytes_lo[d])
     }
 
     /// CLI label of the state.
@@ -228,5 +247,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn counters_carry_into_their_high_parts() {
+        // Against plain wide counters, packet by packet, across the low halves' wraps (packets
+        // at 65,536; bytes at 65,536 with frames of every size, jumbo and oversized included).
+        let mut s = Session::default();
+        let (mut packets, mut bytes) = ([0u64; 2], [0u64; 2]);
+        let sizes = [60usize, 1514, 9018, 65535, 65536, 200_000, 1];
+        for i in 0..200_000usize {
+            let dir = if i % 3 == 0 {
+                Dir::ServerToClient
+            } else {
+                Dir::ClientToServer
+            };
+            let len = sizes[i % sizes.len()];
+            s.count(dir, len, i as u32);
+            packets[dir.index()] += 1;
+            bytes[dir.index()] += len as u64;
+            if i % 997 == 0 || i > 199_990 {
+                for d in [Dir::ClientToServer, Dir::ServerToClient] {
+                    assert_eq!(u64::from(s.packets(d)), packets[d.index()], "packets {i}");
+                    assert_eq!(s.bytes(d), bytes[d.index()], "bytes {i}");
+                }
+                assert_eq!(s.last_seen_ms, i as u32);
+            }
+        }
+        // The byte counters wrap at 48 bits.
+        let mut s = Session::default();
+        s.bytes_hi[0] = u32::MAX;
+        s.bytes_lo[0] = u16::MAX;
+        assert_eq!(s.bytes(Dir::ClientToServer), (1 << 48) - 1);
+        s.count(Dir::ClientToServer, 2, 0);
+        assert_eq!(s.bytes(Dir::ClientToServer), 1);
     }
 }

@@ -69,8 +69,8 @@ impl Engine {
                     .unwrap_or_default()
             },
             app,
-            packets_c2s: s.packets[0] as u64,
-            packets_s2c: s.packets[1] as u64,
+            packets_c2s: u64::from(s.packets(Dir::ClientToServer)),
+            packets_s2c: u64::from(s.packets(Dir::ServerToClient)),
             bytes_c2s: s.bytes(Dir::ClientToServer),
             bytes_s2c: s.bytes(Dir::ServerToClient),
             start: crate::records::rfc3339(self.start_ns(slot, now_ns)),
