@@ -49,7 +49,7 @@ pub mod session_flags {
 /// `repr(C)`, in this order: what a packet of an established UDP session reads and writes
 /// comes first, in 16 bytes (flags, kind, the counters' low halves, last packet), so that with
 /// the key before it that packet's work is the entry's first 32 bytes: one cache line wherever
-/// a 96-byte entry starts (at 0 or 32 in a line). The counters' high halves take a carry now
+/// a 96-byte entry starts (at 0 or 32 in a line). The counters' high parts take a carry now
 /// and then; the TCP tracker and what only session start and end read come last.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[repr(C)]
@@ -71,8 +71,9 @@ pub struct Session {
     /// Last packet, in ms since the engine's epoch (differences wrap safely for 49 days, far
     /// above the longest timeout).
     pub last_seen_ms: u32,
-    /// The counters' high parts: written when a low half carries (every 65,536 packets; every
-    /// 44 full-size frames at most), so an established packet rarely touches this line.
+    /// The counters' high parts: written when a low half carries (every 65,536 packets; for
+    /// the bytes, every 44 frames of 1,514 bytes), so an established packet rarely touches
+    /// their line.
     pub packets_hi: [u16; 2],
     pub bytes_hi: [u32; 2],
     /// Rule that allowed it (index into the policy), `NONE_ID` for the default rules.
@@ -86,7 +87,7 @@ pub struct Session {
 }
 
 /// Bytes of a session, from its start, that a packet of an established UDP session reads and
-/// writes (through the byte counters).
+/// writes (through the last packet's time).
 pub const UDP_PACKET_BYTES: usize =
     std::mem::offset_of!(Session, last_seen_ms) + std::mem::size_of::<u32>();
 const _: () = assert!(UDP_PACKET_BYTES == 16);
