@@ -116,6 +116,20 @@ pub fn ipv4_flow(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> (Flow
     (hashed, flow)
 }
 
+/// [`FlowKey::hashed`] of an IPv6 flow, from its fields as read off the wire (the parser's
+/// common path calls it with the frame's addresses in hand): the endpoints hashed separately
+/// and combined with a commutative sum before a final mix. The orientation compares the
+/// addresses as 128-bit big-endian numbers, which orders them as their bytes do.
+#[inline(always)]
+pub fn ipv6_flow(src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u16, proto: u8) -> FlowHash {
+    let a = endpoint(src, sport);
+    let b = endpoint(dst, dport);
+    FlowHash {
+        hash: mix(a.wrapping_add(b) ^ ((proto as u64) << 8 | 6)),
+        reversed: (u128::from_be_bytes(*src), sport) > (u128::from_be_bytes(*dst), dport),
+    }
+}
+
 impl V4Flow {
     /// The flow's hash (see [`ipv4_flow`]).
     #[inline(always)]
@@ -184,9 +198,7 @@ impl FlowKey {
         }
     }
 
-    /// Hash and orientation. IPv4: [`ipv4_flow`]; IPv6: the endpoints hashed separately and
-    /// combined with a commutative sum before a final mix, the addresses compared whole. No
-    /// allocation.
+    /// Hash and orientation: [`ipv4_flow`] or [`ipv6_flow`]. No allocation.
     #[inline(always)]
     pub fn hashed(&self) -> FlowHash {
         if self.family == 4 {
@@ -199,12 +211,7 @@ impl FlowKey {
             )
             .0;
         }
-        let a = endpoint(&self.src, self.sport);
-        let b = endpoint(&self.dst, self.dport);
-        FlowHash {
-            hash: mix(a.wrapping_add(b) ^ ((self.proto as u64) << 8 | self.family as u64)),
-            reversed: (self.src, self.sport) > (self.dst, self.dport),
-        }
+        ipv6_flow(&self.src, &self.dst, self.sport, self.dport, self.proto)
     }
 
     pub fn src_ip(&self) -> IpAddr {

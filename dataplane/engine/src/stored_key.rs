@@ -78,14 +78,21 @@ impl StoredKey {
                 key.proto,
             );
         }
+        StoredKey::canonical_v6(hash, (sport, dport), key.proto)
+    }
+
+    /// The probe of an IPv6 flow with hash `hash`, ports in canonical orientation, as the
+    /// parser's common path found them: equal to [`Self::probe`] of the parsed key.
+    #[inline(always)]
+    pub fn canonical_v6(hash: u64, (sport, dport): (u16, u16), proto: u8) -> StoredKey {
         let mut fields = [0u8; 12];
         fields[4..8].copy_from_slice(&(hash as u32).to_ne_bytes());
         fields[8..10].copy_from_slice(&sport.to_ne_bytes());
         fields[10..12].copy_from_slice(&dport.to_ne_bytes());
         StoredKey {
             fields,
-            proto: key.proto,
-            family: key.family,
+            proto,
+            family: 6,
         }
     }
 
@@ -276,14 +283,30 @@ impl AddressStore {
         if probe.family == 4 {
             return stored == probe;
         }
-        let pair = if reversed {
-            [key.dst, key.src]
+        let (src, dst) = if reversed {
+            (&key.dst, &key.src)
         } else {
-            [key.src, key.dst]
+            (&key.src, &key.dst)
         };
-        (stored.v6_in_place(), stored.proto, stored.family)
-            == (probe.v6_in_place(), probe.proto, probe.family)
-            && self.pairs[stored.index() as usize] == pair
+        self.matches_v6(stored, probe, src, dst)
+    }
+
+    /// [`Self::matches`] for an IPv6 probe and the flow's addresses in canonical orientation
+    /// (`src` the canonical source): the in-place fields first, the address pair only for the
+    /// likely match.
+    #[inline(always)]
+    pub fn matches_v6(
+        &self,
+        stored: &StoredKey,
+        probe: &StoredKey,
+        src: &[u8; 16],
+        dst: &[u8; 16],
+    ) -> bool {
+        let in_place = |k: &StoredKey| (k.v6_in_place(), k.proto, k.family);
+        in_place(stored) == in_place(probe) && {
+            let [s, d] = &self.pairs[stored.index() as usize];
+            s == src && d == dst
+        }
     }
 
     /// The flow key a stored key stands for.

@@ -26,15 +26,18 @@ use synwall_engine::pipeline::{Engine, EngineConfig, Verdict, EXPIRE_BUDGET};
 use synwall_engine::policy::Policy;
 use synwall_engine::records::RecordRing;
 use synwall_engine::stats::CounterBlock;
-use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto};
+use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto, FrameSize};
 use synwall_perf::gen::packet::CLIENT_MAC;
 use synwall_perf::gen::rng::SplitMix64;
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
 use synwall_perf::gen::IpFamily;
 
 const BURST: usize = 32;
-/// Stride of the frame store: a generated frame is 60 bytes (IPv4) or 66 (IPv6).
+/// Least stride of the frame store for IPv4: a 64-byte frame is 60 bytes without its FCS, a
+/// TCP segment's headers 66.
 const STRIDE: usize = 72;
+/// Largest `--size` (with FCS): frames up to 96 bytes in the store.
+const MAX_SIZE: u16 = 100;
 
 #[derive(Parser)]
 #[command(about = "Engine scaling: memory per session, rate vs table size, mass expiry")]
@@ -69,6 +72,11 @@ struct Args {
     /// each way, `session.tcp_reject_non_syn: false`), so the timed passes run the TCP tracker.
     #[arg(long, default_value = "udp", value_parser = ["udp", "tcp"])]
     proto: String,
+    /// Frame size with FCS (64 to 100): 64-byte IPv6 frames carry no payload (their headers
+    /// fill them), so their flows' app-ID never decides; 84 gives IPv6 UDP the 18 payload
+    /// bytes a 64-byte IPv4 frame carries.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(64..=MAX_SIZE as i64))]
+    size: u16,
 }
 
 /// One worker's engine config: a virtual wire, allow both ways; TCP flows may be picked up
@@ -101,6 +109,8 @@ fn rss_bytes() -> u64 {
 
 /// Frames of `flows` flows (two packets each, one per direction), in one buffer.
 struct Frames {
+    /// Bytes each frame takes in `bytes`.
+    stride: usize,
     bytes: Vec<u8>,
     lens: Vec<u8>,
     ports: Vec<u8>,
@@ -108,27 +118,33 @@ struct Frames {
 
 impl Frames {
     fn udp(flows: u64, family: IpFamily) -> Frames {
-        Frames::new(flows, family, BulkProto::Udp)
+        Frames::new(flows, family, BulkProto::Udp, 64)
     }
 
-    /// UDP datagrams, or TCP data segments of flows picked up mid-stream.
-    fn new(flows: u64, family: IpFamily, proto: BulkProto) -> Frames {
+    /// UDP datagrams, or TCP data segments of flows picked up mid-stream, `size` bytes with
+    /// FCS (or their headers, if more).
+    fn new(flows: u64, family: IpFamily, proto: BulkProto, size: u16) -> Frames {
         let mut profile = BulkProfile::new(flows, 2, proto);
         profile.both_directions = true;
         profile.family = family;
+        profile.size = FrameSize::Fixed(size);
         let mut gen = BulkGenerator::new(profile).expect("valid profile");
         let n = flows as usize * 2;
+        // An IPv6 TCP segment's headers alone take 74 bytes.
+        let least = if family == IpFamily::V6 { 80 } else { STRIDE };
+        let stride = usize::from(size - 4).next_multiple_of(8).max(least);
         let mut f = Frames {
-            bytes: Vec::with_capacity(n * STRIDE),
+            stride,
+            bytes: Vec::with_capacity(n * stride),
             lens: Vec::with_capacity(n),
             ports: Vec::with_capacity(n),
         };
         while let Some((_, frame)) = gen.next_frame() {
-            assert!(frame.len() <= STRIDE);
+            assert!(frame.len() <= stride);
             f.ports.push(if frame[6..12] == CLIENT_MAC { 0 } else { 1 });
             f.lens.push(frame.len() as u8);
             let at = f.bytes.len();
-            f.bytes.resize(at + STRIDE, 0);
+            f.bytes.resize(at + stride, 0);
             f.bytes[at..at + frame.len()].copy_from_slice(frame);
         }
         f
@@ -144,14 +160,16 @@ impl Frames {
     fn shuffled(&self) -> Frames {
         let mut order: Vec<usize> = (0..self.len()).collect();
         SplitMix64::new(1).shuffle(&mut order);
+        let stride = self.stride;
         let mut f = Frames {
+            stride,
             bytes: Vec::with_capacity(self.bytes.len()),
             lens: Vec::with_capacity(self.len()),
             ports: Vec::with_capacity(self.len()),
         };
         for i in order {
             f.bytes
-                .extend_from_slice(&self.bytes[i * STRIDE..(i + 1) * STRIDE]);
+                .extend_from_slice(&self.bytes[i * stride..(i + 1) * stride]);
             f.lens.push(self.lens[i]);
             f.ports.push(self.ports[i]);
         }
@@ -159,7 +177,8 @@ impl Frames {
     }
 
     fn frame(&self, i: usize) -> &[u8] {
-        &self.bytes[i * STRIDE..i * STRIDE + self.lens[i] as usize]
+        let at = i * self.stride;
+        &self.bytes[at..at + self.lens[i] as usize]
     }
 }
 
@@ -198,7 +217,7 @@ fn main() {
         } else {
             BulkProto::Udp
         };
-        let frames = Frames::new(n, family, proto);
+        let frames = Frames::new(n, family, proto, args.size);
         let shuffled = args.shuffle.then(|| frames.shuffled());
         let timed = shuffled.as_ref().unwrap_or(&frames);
         let before = rss_bytes();

@@ -1,11 +1,12 @@
 //! The data path, top to bottom, in one place.
 //!
 //! For each burst: **parse** every packet and hash its flow key, starting the load of its index
-//! bucket (stage 1; the common frame, untagged IPv4 TCP/UDP, takes `wire`'s straight-line
-//! path, which also hands over the table key); with the buckets arriving, start loading each
-//! packet's likely session entry and build the other packets' table keys (stage 2); then, in
-//! arrival order, for each packet (stage 3): a common frame whose live session is in that entry
-//! goes straight to it; any other packet finds its session
+//! bucket (stage 1; the common frame, untagged IPv4 or IPv6 TCP/UDP, takes `wire`'s
+//! straight-line path, which also hands over the table key); with the buckets arriving, start
+//! loading each packet's likely session entry and build the other packets' table keys (stage
+//! 2); then, in arrival order, for each packet (stage 3): a common frame whose live session is
+//! in that entry goes straight to it (IPv4 in the loop, IPv6 one call out); any other packet
+//! finds its session
 //! (aging it out first if its timeout passed while the wheel had not reached it), or decide
 //! whether it may open one (TCP: only a SYN unless `tcp_reject_non_syn: false`; ICMP errors
 //! never open one; the ingress zone's flood protection, `crate::protect`, must admit it), run
@@ -209,6 +210,23 @@ impl RateLimit {
     }
 }
 
+/// The parse result of a frame the parser's common path took (`parsed[i]`), written (by
+/// [`wire::materialise`]) when first asked for: stage 3's straight path to an established
+/// session reads nothing from it, and pays nothing to carry it (indexed only when asked for:
+/// indexed before, the TCP segment's path paid 10 instructions more).
+#[inline(always)]
+fn deferred<'p>(
+    parsed: &'p mut [Parsed],
+    i: usize,
+    frame: &'p [u8],
+) -> impl FnOnce() -> &'p Parsed {
+    move || {
+        let p = &mut parsed[i];
+        wire::materialise(frame, p);
+        p
+    }
+}
+
 /// Stage 1's outcome for a packet: which path it takes, or its verdict. One byte to test
 /// (`Verdict`'s spare tag values hold the two paths), where a result and a flag took two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +234,9 @@ enum Stage {
     /// The parser's common path took the packet (untagged IPv4 TCP or UDP, not a fragment;
     /// its parse result deferred): stage 3 may take it straight to its session.
     Common,
+    /// The same for IPv6 (no extension header): the session's addresses are compared with the
+    /// frame's.
+    Common6,
     /// Parsed by the full parser: the general path.
     Other,
     /// The packet's verdict, already reached (a drop: it did not parse; a hand-off: another
@@ -486,24 +507,12 @@ impl Engine {
         }
         // Stage 3: each packet in arrival order. The common case, a packet of a live IPv4 TCP or
         // UDP session in its candidate slot, goes straight to the session (`existing`); every
-        // other packet takes the general path (`packet`), which finds or opens its session.
+        // other packet goes one call out (`general_packet`: IPv6 straight to its session the
+        // same way, any other the general path, which finds or opens its session).
         let now_ms = self.ms(now_ns);
         let mut dropped = 0;
         let packets = staged.iter().zip(frames).zip(ingress).enumerate();
         for (verdict, (i, ((st, frame), &port))) in verdicts.iter_mut().zip(packets) {
-            // The parse result stage 1 deferred (a common frame: its straight path to an
-            // established session reads nothing from it) is written by the first branch that
-            // needs it; a closure that indexes it there, so that the straight path pays nothing
-            // to carry it.
-            let all = &mut *parsed;
-            let parsed = move || -> &Parsed {
-                let all = all;
-                let p = &mut all[i];
-                if st.stage == Stage::Common {
-                    wire::materialise(frame, p);
-                }
-                p
-            };
             // (Tests in this order, not a `match`: that computed the variant's index first.)
             let hit = if st.stage == Stage::Common {
                 self.candidate_hit(st, now_ms)
@@ -515,11 +524,12 @@ impl Engine {
                 // Read only if the session is TCP: then so is the frame (the key matched), and
                 // stage 1 wrote its segment.
                 let seg = &st.segment;
+                let parsed = deferred(&mut *parsed, i, frame);
                 self.existing(slot, swapped, parsed, seg, frame, port, now_ns, now_ms)
             } else if let Stage::Decided(decided) = st.stage {
                 decided
             } else {
-                self.packet(now_ns, parsed(), st, frame, port)
+                self.general_packet(now_ns, now_ms, &mut parsed[i], st, frame, port)
             };
             // Drops are counted as they are decided (a second pass over the verdicts cost
             // more than the branch here).
@@ -538,9 +548,10 @@ impl Engine {
 
     /// Burst stage 1: parses and hashes every frame and starts loading its index bucket.
     /// Results are written in place and borrowed by the later stages, never moved (a parse
-    /// result is ~140 bytes). The common frame takes a branch of its own, every other frame one
-    /// call out of line: with one join after both, the compiler kept the common path's values
-    /// on the stack. `HAND_OFF`: packets of flows another worker owns get their verdict here
+    /// result is ~140 bytes). The common IPv4 frame takes a branch of its own, every other
+    /// frame one call out of line (`parse_stage_other`: IPv6's straight path, or the full
+    /// parser): with one join after both, the compiler kept the common path's values on the
+    /// stack. `HAND_OFF`: packets of flows another worker owns get their verdict here
     /// (`Verdict::HandOff`) and go no further; returns how many.
     #[inline(always)]
     fn parse_stage<const HAND_OFF: bool>(
@@ -549,56 +560,89 @@ impl Engine {
         parsed: &mut [Parsed],
         staged: &mut [Staged],
     ) -> usize {
-        let (me, workers) = (self.cfg.worker, self.cfg.hand_off_workers);
         let mut handed_off = 0;
         for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
-            if let Some(common) = wire::parse_common(frame, p, &mut st.segment) {
-                st.hashed = common.hashed;
-                if HAND_OFF {
-                    // A common frame is never a fragment: its flow hash is its owner hash.
-                    let owner = owner_worker(common.hashed.hash, workers);
-                    if owner != me {
-                        st.stage = Stage::Decided(Verdict::HandOff(owner));
-                        handed_off += 1;
-                        continue;
-                    }
-                }
-                st.stage = Stage::Common;
-                self.table.prefetch_index(common.hashed.hash);
-                st.probe = StoredKey::canonical_v4(&common.flow);
-                st.entry_bytes = if common.flow.proto == PROTO_UDP {
-                    UDP_ENTRY_BYTES as u8
-                } else {
-                    ENTRY_BYTES
-                };
+            if let Some(c) = wire::parse_common(frame, p, &mut st.segment) {
+                let probe = StoredKey::canonical_v4(&c.flow);
+                handed_off +=
+                    self.stage_common::<HAND_OFF>(st, Stage::Common, c.hashed, probe, c.flow.proto);
                 continue;
             }
-            st.entry_bytes = ENTRY_BYTES;
-            st.stage = match wire::parse_other(frame, p) {
-                Err(reason) => Stage::Decided(Verdict::Drop(reason)),
-                Ok(hashed) => {
-                    st.hashed = hashed;
-                    let owner = if HAND_OFF {
-                        wire::owner_hash(p, hashed.hash)
-                            .map(|hash| owner_worker(hash, workers))
-                            .filter(|&owner| owner != me)
-                    } else {
-                        None
-                    };
-                    match owner {
-                        Some(owner) => {
-                            handed_off += 1;
-                            Stage::Decided(Verdict::HandOff(owner))
-                        }
-                        None => {
-                            self.table.prefetch_index(hashed.hash);
-                            Stage::Other
-                        }
-                    }
-                }
-            };
+            let handed = self.parse_stage_other::<HAND_OFF>(frame, p, st);
+            // (A lone worker hands nothing off: its count stays a constant, not a register the
+            // loop carries.)
+            if HAND_OFF {
+                handed_off += handed;
+            }
         }
         handed_off
+    }
+
+    /// Stage 1 for a frame the IPv4 common path did not take: the IPv6 common path, or the
+    /// full parser. Out of line, so that the IPv4 common path's loop keeps its registers (with
+    /// this inlined, the IPv4 frame cost 20 more instructions). Returns 1 for a hand-off.
+    #[inline(never)]
+    fn parse_stage_other<const HAND_OFF: bool>(
+        &self,
+        frame: &[u8],
+        p: &mut Parsed,
+        st: &mut Staged,
+    ) -> usize {
+        if let Some(c) = wire::parse_common6(frame, p, &mut st.segment) {
+            let probe = StoredKey::canonical_v6(c.hashed.hash, c.ports, c.proto);
+            return self.stage_common::<HAND_OFF>(st, Stage::Common6, c.hashed, probe, c.proto);
+        }
+        st.entry_bytes = ENTRY_BYTES;
+        let hashed = match wire::parse_other(frame, p) {
+            Err(reason) => {
+                st.stage = Stage::Decided(Verdict::Drop(reason));
+                return 0;
+            }
+            Ok(hashed) => hashed,
+        };
+        st.hashed = hashed;
+        if HAND_OFF {
+            let owner = wire::owner_hash(p, hashed.hash)
+                .map(|hash| owner_worker(hash, self.cfg.hand_off_workers));
+            if let Some(owner) = owner.filter(|&owner| owner != self.cfg.worker) {
+                st.stage = Stage::Decided(Verdict::HandOff(owner));
+                return 1;
+            }
+        }
+        self.table.prefetch_index(hashed.hash);
+        st.stage = Stage::Other;
+        0
+    }
+
+    /// Stage 1 for a frame the parser's common path took (`stage`: which family's), with its
+    /// flow's hash and table key: a hand-off (returns 1) or its index bucket on its way.
+    #[inline(always)]
+    fn stage_common<const HAND_OFF: bool>(
+        &self,
+        st: &mut Staged,
+        stage: Stage,
+        hashed: FlowHash,
+        probe: StoredKey,
+        proto: u8,
+    ) -> usize {
+        st.hashed = hashed;
+        if HAND_OFF {
+            // A common frame is never a fragment: its flow hash is its owner hash.
+            let owner = owner_worker(hashed.hash, self.cfg.hand_off_workers);
+            if owner != self.cfg.worker {
+                st.stage = Stage::Decided(Verdict::HandOff(owner));
+                return 1;
+            }
+        }
+        st.stage = stage;
+        self.table.prefetch_index(hashed.hash);
+        st.probe = probe;
+        st.entry_bytes = if proto == PROTO_UDP {
+            UDP_ENTRY_BYTES as u8
+        } else {
+            ENTRY_BYTES
+        };
+        0
     }
 
     /// The session slot of a packet that needs none of `flow_packet`'s general checks, for one
@@ -610,6 +654,52 @@ impl Engine {
     fn candidate_hit(&self, st: &Staged, now_ms: u32) -> Option<u32> {
         let slot = st.candidate?;
         (*self.table.key(slot) == st.probe && !self.timed_out(slot, now_ms)).then_some(slot)
+    }
+
+    /// Stage 3 for every packet that did not go straight to its session: an IPv6 packet the
+    /// parser's common path took ([`Stage::Common6`]) goes straight to its session here, as an
+    /// IPv4 one does in stage 3's loop; every other takes the general path (`packet`). Out of
+    /// line: inlined in the loop, this path's values took registers that the common IPv4
+    /// packet's path then spilled.
+    #[inline(never)]
+    fn general_packet(
+        &mut self,
+        now_ns: u64,
+        now_ms: u32,
+        p: &mut Parsed,
+        st: &Staged,
+        frame: &[u8],
+        port: u8,
+    ) -> Verdict {
+        if st.stage == Stage::Common6 {
+            if let Some(slot) = self.candidate_hit6(st, frame, now_ms) {
+                let swapped = st.hashed.reversed;
+                let seg = &st.segment;
+                let parsed = deferred(std::slice::from_mut(p), 0, frame);
+                return self.existing(slot, swapped, parsed, seg, frame, port, now_ns, now_ms);
+            }
+        }
+        if matches!(st.stage, Stage::Common | Stage::Common6) {
+            wire::materialise(frame, p);
+        }
+        self.packet(now_ns, p, st, frame, port)
+    }
+
+    /// [`Self::candidate_hit`] for a packet the parser's IPv6 common path took
+    /// ([`Stage::Common6`]): the stored key's in-place fields, then its address pair against the
+    /// frame's addresses.
+    #[inline(always)]
+    fn candidate_hit6(&self, st: &Staged, frame: &[u8], now_ms: u32) -> Option<u32> {
+        let slot = st.candidate?;
+        let (src, dst) = wire::common6_addresses(frame)?;
+        let (src, dst) = if st.hashed.reversed {
+            (dst, src)
+        } else {
+            (src, dst)
+        };
+        let stored = self.table.key(slot);
+        (self.keys.matches_v6(stored, &st.probe, src, dst) && !self.timed_out(slot, now_ms))
+            .then_some(slot)
     }
 
     /// Whether the live session in `slot` saw no packet for longer than its timeout (the wheel

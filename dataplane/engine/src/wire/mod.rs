@@ -155,7 +155,7 @@ impl Parsed {
 /// Parses a frame. Never panics; allocates nothing.
 pub fn parse(frame: &[u8]) -> Result<Parsed, DropReason> {
     let mut p = Parsed::default();
-    if plain::parse(frame, &mut p).is_none() {
+    if !plain::parse(frame, &mut p) {
         parse_full_into(frame, &mut p)?;
     }
     Ok(p)
@@ -170,7 +170,7 @@ pub struct Common {
     pub flow: V4Flow,
 }
 
-/// The engine's burst stage, first step: the common frame (untagged IPv4 TCP or UDP, not a
+/// The engine's burst stage, first step: the common IPv4 frame (untagged TCP or UDP, not a
 /// fragment) on its straight-line path (`plain.rs`), parsed into `p` in place (the stage keeps
 /// an array of results rather than moving a ~140-byte result per packet), with the same result
 /// as [`parse`]. The result is **not written** until [`materialise`] is called: the engine's
@@ -188,7 +188,36 @@ pub fn parse_common(
     plain::parse_or_defer(frame, p, segment)
 }
 
-/// The engine's burst stage, for the frames [`parse_common`] left: parses into `p` and returns
+/// The common IPv6 frame as [`parse_common6`] found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Common6 {
+    /// The flow key's hash and orientation (`p.key.hashed()`).
+    pub hashed: FlowHash,
+    /// Source and destination port in the canonical orientation.
+    pub ports: (u16, u16),
+    pub proto: u8,
+}
+
+/// [`parse_common`] for the common IPv6 frame (untagged, no extension header, TCP or UDP),
+/// for the frames `parse_common` left. Its addresses stay in the frame, where
+/// [`common6_addresses`] finds them.
+#[inline(always)]
+pub fn parse_common6(
+    frame: &[u8],
+    p: &mut Parsed,
+    segment: &mut crate::tcp::Segment,
+) -> Option<Common6> {
+    plain::parse6_or_defer(frame, p, segment)
+}
+
+/// The source and destination addresses of a frame [`parse_common6`] took (as sent, not
+/// oriented).
+#[inline(always)]
+pub fn common6_addresses(frame: &[u8]) -> Option<(&[u8; 16], &[u8; 16])> {
+    plain::addresses6(frame)
+}
+
+/// The engine's burst stage, for the frames [`parse_common`] and [`parse_common6`] left: parses into `p` and returns
 /// the key's hash and orientation. Out of line: it keeps the common path's registers free.
 #[inline(never)]
 pub fn parse_other(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason> {
@@ -196,10 +225,11 @@ pub fn parse_other(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason>
     Ok(p.key.hashed())
 }
 
-/// Writes the result [`parse_common`] deferred for `frame`: the same as [`parse`]'s.
+/// Writes the result [`parse_common`] or [`parse_common6`] deferred for `frame`: the same as
+/// [`parse`]'s.
 #[inline(never)]
 pub fn materialise(frame: &[u8], p: &mut Parsed) {
-    if plain::parse(frame, p).is_none() {
+    if !plain::parse(frame, p) {
         // Not reached (the same frame took the path before); the general parser's answer is
         // the same in any case.
         debug_assert!(false, "materialise on a frame parse_common did not defer");

@@ -3,6 +3,7 @@
 use super::tcp_flags::*;
 use super::*;
 use crate::flow::{v4_mapped, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+use crate::stored_key::StoredKey;
 
 const MACS: [u8; 12] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
 
@@ -637,6 +638,38 @@ fn plain_path_agrees_with_the_full_parser() {
             &[],
             &ipv4(PROTO_TCP, A, B, &tcp(2, 3, SYN, &[2, 4, 5], b"")),
         ),
+        // IPv6: UDP, TCP with options and payload, each direction of a flow (the canonical
+        // orientation both ways), and a hop-by-hop header the path leaves to the full parser.
+        eth(
+            ETHERTYPE_IPV6,
+            &[],
+            &ipv6(PROTO_UDP, 1, 2, &udp(1, 53, b"data")),
+        ),
+        eth(
+            ETHERTYPE_IPV6,
+            &[],
+            &ipv6(PROTO_UDP, 2, 1, &udp(53, 1, b"")),
+        ),
+        eth(
+            ETHERTYPE_IPV6,
+            &[],
+            &ipv6(
+                PROTO_TCP,
+                9,
+                3,
+                &tcp(443, 5, PSH | ACK, &[2, 4, 5, 0xb4], b"xyz"),
+            ),
+        ),
+        eth(
+            ETHERTYPE_IPV6,
+            &[],
+            &ipv6(
+                0,
+                1,
+                2,
+                &[PROTO_UDP, 0, 1, 4, 0, 0, 0, 0, 0, 1, 0, 53, 0, 8, 0, 0],
+            ),
+        ),
         // The unspecified source: refused, but for DHCP.
         eth(
             ETHERTYPE_IPV4,
@@ -649,11 +682,20 @@ fn plain_path_agrees_with_the_full_parser() {
             &ipv4(PROTO_UDP, [0; 4], [255; 4], &udp(68, 67, b"q")),
         ),
     ];
-    let (mut taken, mut deferred) = (0, 0);
+    let (mut taken, mut taken6, mut deferred) = (0, 0, 0);
     let mut check = |f: &[u8]| {
         let mut p = Parsed::default();
-        if let Some(Common { hashed, flow, .. }) = plain::parse(f, &mut p) {
+        let taken_as = if let Some(Common { hashed, flow }) = plain::parse4(f, &mut p) {
+            Some((hashed, StoredKey::canonical_v4(&flow)))
+        } else {
+            plain::parse6(f, &mut p).map(|c| {
+                let probe = StoredKey::canonical_v6(c.hashed.hash, c.ports, c.proto);
+                (c.hashed, probe)
+            })
+        };
+        if let Some((hashed, probe)) = taken_as {
             taken += 1;
+            taken6 += usize::from(p.key.family == 6);
             assert_eq!(Ok(p), parse_full(f), "plain path differs on {f:02x?}");
             assert_eq!(
                 hashed,
@@ -661,10 +703,12 @@ fn plain_path_agrees_with_the_full_parser() {
                 "plain path's hash differs on {f:02x?}"
             );
             assert_eq!(
-                crate::stored_key::StoredKey::canonical_v4(&flow),
-                crate::stored_key::StoredKey::probe(&p.key, hashed.reversed, hashed.hash),
+                probe,
+                StoredKey::probe(&p.key, hashed.reversed, hashed.hash),
                 "plain path's flow differs on {f:02x?}"
             );
+        } else {
+            assert_eq!(p, Parsed::default(), "plain path wrote on {f:02x?}");
         }
         assert_eq!(parse(f), parse_full(f), "parse differs on {f:02x?}");
         // The engine's staged parse, deferred result written afterwards, is the same again.
@@ -674,12 +718,27 @@ fn plain_path_agrees_with_the_full_parser() {
             ..Default::default()
         };
         let untouched = staged_segment;
-        if let Some(common) = parse_common(f, &mut q, &mut staged_segment) {
+        let staged = if let Some(c) = parse_common(f, &mut q, &mut staged_segment) {
+            Some(c.hashed)
+        } else if let Some(c) = parse_common6(f, &mut q, &mut staged_segment) {
+            let (src, dst) = common6_addresses(f).expect("the frame's addresses");
+            assert_eq!(
+                (src, dst),
+                (
+                    &parse_full(f).unwrap().key.src,
+                    &parse_full(f).unwrap().key.dst
+                )
+            );
+            Some(c.hashed)
+        } else {
+            None
+        };
+        if let Some(hashed) = staged {
             deferred += 1;
             assert_eq!(q, Parsed::default(), "deferred parse wrote on {f:02x?}");
             materialise(f, &mut q);
             assert_eq!(Ok(q), parse_full(f), "staged parse differs on {f:02x?}");
-            assert_eq!(common.hashed, q.key.hashed(), "staged hash on {f:02x?}");
+            assert_eq!(hashed, q.key.hashed(), "staged hash on {f:02x?}");
             let segment = match q.key.proto {
                 PROTO_TCP => crate::tcp::Segment {
                     wscale: None,
@@ -708,7 +767,10 @@ fn plain_path_agrees_with_the_full_parser() {
                 0x11,
                 0x3f,
                 0x40,
+                0x2c,
+                0x3a,
                 0x45,
+                0x60,
                 0x80,
                 0xe0,
                 0xff,
@@ -733,8 +795,14 @@ fn plain_path_agrees_with_the_full_parser() {
         check(&jumbo);
         jumbo[16..18].copy_from_slice(&(65_535u16 - 14).to_be_bytes());
         check(&jumbo);
+        // IPv6's payload length.
+        jumbo[18..20].copy_from_slice(&65_535u16.to_be_bytes());
+        check(&jumbo);
+        jumbo[18..20].copy_from_slice(&(65_535u16 - 54).to_be_bytes());
+        check(&jumbo);
     }
     // The path is taken (the test would pass vacuously otherwise).
     assert!(taken > 5 * 1000, "plain path taken {taken} times");
+    assert!(taken6 > 2 * 1000, "IPv6 plain path taken {taken6} times");
     assert!(deferred > 1000, "parse deferred {deferred} times");
 }
