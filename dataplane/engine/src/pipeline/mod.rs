@@ -213,7 +213,7 @@ impl RateLimit {
 /// The parse result of a frame the parser's common path took (`parsed[i]`), written (by
 /// [`wire::materialise`]) when first asked for: stage 3's straight path to an established
 /// session reads nothing from it, and pays nothing to carry it (indexed only when asked for:
-/// indexed before, the TCP segment's path paid 10 instructions more).
+/// indexed before, a TCP segment paid 5 instructions more).
 #[inline(always)]
 fn deferred<'p>(
     parsed: &'p mut [Parsed],

@@ -217,8 +217,9 @@ pub fn common6_addresses(frame: &[u8]) -> Option<(&[u8; 16], &[u8; 16])> {
     plain::addresses6(frame)
 }
 
-/// The engine's burst stage, for the frames [`parse_common`] and [`parse_common6`] left: parses into `p` and returns
-/// the key's hash and orientation. Out of line: it keeps the common path's registers free.
+/// The engine's burst stage, for the frames [`parse_common`] and [`parse_common6`] left:
+/// parses into `p` and returns the key's hash and orientation. Out of line: it keeps the
+/// common path's registers free.
 #[inline(never)]
 pub fn parse_other(frame: &[u8], p: &mut Parsed) -> Result<FlowHash, DropReason> {
     parse_full_into(frame, p)?;
@@ -232,7 +233,7 @@ pub fn materialise(frame: &[u8], p: &mut Parsed) {
     if !plain::parse(frame, p) {
         // Not reached (the same frame took the path before); the general parser's answer is
         // the same in any case.
-        debug_assert!(false, "materialise on a frame parse_common did not defer");
+        debug_assert!(false, "materialise on a frame neither common path took");
         let _ = parse_full_into(frame, p);
     }
 }

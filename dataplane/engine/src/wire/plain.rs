@@ -1,6 +1,6 @@
-//! The common frame in one straight line: untagged Ethernet, an IPv4 header without options
-//! that is not a fragment or an IPv6 header without extension headers, then TCP or UDP, from an
-//! ordinary source. Nearly every packet on a wire is this (VPP's `ip4-input` and `ip6-input`
+//! The common frame in one straight line: untagged Ethernet; an IPv4 header without options
+//! that is not a fragment, or an IPv6 header with no extension header; then TCP or UDP, from
+//! an ordinary source. Nearly every packet on a wire is this (VPP's `ip4-input` and `ip6-input`
 //! keep the same fast cases). Its fields sit at fixed offsets, so they are read from
 //! fixed-size arrays (one length check each, no per-field bounds checks) and the result is
 //! written once, whole, instead of reset and then filled field by field.
@@ -269,7 +269,10 @@ fn common(ip: &Ip, (sport, dport): (u16, u16)) -> Common {
 }
 
 /// [`scan`] for IPv6: a fixed header with TCP or UDP as its next header (any extension header
-/// goes to the full parser), from an ordinary source.
+/// goes to the full parser), from an ordinary source. Its TCP and UDP steps are `scan`'s at
+/// other offsets, written out again: one function for both families, with the offset as a
+/// parameter, cost the IPv4 packet 3 to 5 instructions (its two protocols then joined before
+/// the hash, and their values went through the stack), and 17 to 30 with the hash passed in.
 #[inline(always)]
 fn scan6<const DEFER: bool>(
     frame: &[u8],
