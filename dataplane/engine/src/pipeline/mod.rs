@@ -564,16 +564,10 @@ impl Engine {
         for ((frame, p), st) in frames.iter().zip(parsed.iter_mut()).zip(staged.iter_mut()) {
             if let Some(c) = wire::parse_common(frame, p, &mut st.segment) {
                 let probe = StoredKey::canonical_v4(&c.flow);
-                handed_off +=
-                    self.stage_common::<HAND_OFF>(st, Stage::Common, c.hashed, probe, c.flow.proto);
+                handed_off += self.stage_common::<HAND_OFF>(st, Stage::Common, c.hashed, probe);
                 continue;
             }
-            let handed = self.parse_stage_other::<HAND_OFF>(frame, p, st);
-            // (A lone worker hands nothing off: its count stays a constant, not a register the
-            // loop carries.)
-            if HAND_OFF {
-                handed_off += handed;
-            }
+            handed_off += self.parse_stage_other::<HAND_OFF>(frame, p, st);
         }
         handed_off
     }
@@ -590,7 +584,7 @@ impl Engine {
     ) -> usize {
         if let Some(c) = wire::parse_common6(frame, p, &mut st.segment) {
             let probe = StoredKey::canonical_v6(c.hashed.hash, c.ports, c.proto);
-            return self.stage_common::<HAND_OFF>(st, Stage::Common6, c.hashed, probe, c.proto);
+            return self.stage_common::<HAND_OFF>(st, Stage::Common6, c.hashed, probe);
         }
         st.entry_bytes = ENTRY_BYTES;
         let hashed = match wire::parse_other(frame, p) {
@@ -623,7 +617,6 @@ impl Engine {
         stage: Stage,
         hashed: FlowHash,
         probe: StoredKey,
-        proto: u8,
     ) -> usize {
         st.hashed = hashed;
         if HAND_OFF {
@@ -637,7 +630,7 @@ impl Engine {
         st.stage = stage;
         self.table.prefetch_index(hashed.hash);
         st.probe = probe;
-        st.entry_bytes = if proto == PROTO_UDP {
+        st.entry_bytes = if probe.proto() == PROTO_UDP {
             UDP_ENTRY_BYTES as u8
         } else {
             ENTRY_BYTES

@@ -722,13 +722,8 @@ fn plain_path_agrees_with_the_full_parser() {
             Some(c.hashed)
         } else if let Some(c) = parse_common6(f, &mut q, &mut staged_segment) {
             let (src, dst) = common6_addresses(f).expect("the frame's addresses");
-            assert_eq!(
-                (src, dst),
-                (
-                    &parse_full(f).unwrap().key.src,
-                    &parse_full(f).unwrap().key.dst
-                )
-            );
+            let key = parse_full(f).expect("a frame the path took parses").key;
+            assert_eq!((src, dst), (&key.src, &key.dst));
             Some(c.hashed)
         } else {
             None
