@@ -158,3 +158,39 @@ impl Engine {
         ended
     }
 }
+
+impl Engine {
+    /// The (canonical) flow key of a live slot.
+    pub fn flow_key(&self, slot: u32) -> FlowKey {
+        self.keys.flow_key(self.table.key(slot))
+    }
+
+    /// The session id of a live slot.
+    pub fn id_of(&self, slot: u32) -> Option<u64> {
+        self.table
+            .handle(slot)
+            .map(|h| session_id(self.cfg.worker, slot, h.generation))
+    }
+
+    /// Seconds until a session times out.
+    pub fn remaining_ns(&self, slot: u32, now_ns: u64) -> u64 {
+        let s = self.table.value(slot);
+        let idle = (self.ms(now_ns).wrapping_sub(s.last_seen_ms) as u64) * 1_000_000;
+        s.timeout_ns(&self.cfg.timeouts).saturating_sub(idle)
+    }
+
+    /// Start of a session (unix ns).
+    pub fn start_ns(&self, slot: u32, now_ns: u64) -> u64 {
+        self.ms_to_ns(self.table.value(slot).start_ms, now_ns)
+    }
+
+    /// The client-to-server key of a live slot.
+    pub fn client_key(&self, slot: u32) -> FlowKey {
+        let key = self.flow_key(slot);
+        if self.table.value(slot).has(sf::CLIENT_IS_DST) {
+            key.reversed()
+        } else {
+            key
+        }
+    }
+}
