@@ -38,6 +38,11 @@ pub struct PortView {
 /// Everything the management thread works with.
 /// Records written per worker ring per pass of the management loop.
 const DRAIN_BATCH: usize = 4096;
+/// How long a worker may take to answer a request it answers at once.
+const QUICK_ANSWER: Duration = Duration::from_secs(3);
+/// How long workers may take to walk their tables (a slice a loop; a million sessions take
+/// a second or two on a busy worker).
+const WALK_ANSWER: Duration = Duration::from_secs(30);
 
 pub struct Mgmt<'a> {
     pub started: Instant,
@@ -399,13 +404,7 @@ impl<'a> Mgmt<'a> {
                 Err(e) => Response::error(e),
             },
             ["show", "session", "id", id] => match id.parse::<u64>() {
-                Ok(id) => match self.sessions(SessionFilter::default(), usize::MAX) {
-                    Ok(all) => match all.into_iter().find(|s| s.id == id) {
-                        Some(s) => Response::ok(json!(s)),
-                        None => Response::error(format!("session {id} not found")),
-                    },
-                    Err(e) => Response::error(e),
-                },
+                Ok(id) => self.show_id(id),
                 Err(_) => Response::error(format!("bad session id {id:?}")),
             },
             ["clear", "session", "id", id] => match id.parse::<u64>() {
@@ -485,6 +484,7 @@ impl<'a> Mgmt<'a> {
                 reply,
             },
             None,
+            WALK_ANSWER,
         );
         match ended {
             Ok(n) => {
@@ -504,12 +504,17 @@ impl<'a> Mgmt<'a> {
         }
     }
 
+    /// Sends a request to every worker (or only to `only`), then gathers their answers. Each
+    /// worker answers between bursts; one that walks its table (`WorkerRequest::List`, `Clear`,
+    /// `Reload`) does a bounded slice a loop, so its answer may take a while on a large table
+    /// while its forwarding goes on: `wait` is how long to give them all.
     fn ask<T>(
         &self,
         make: impl Fn(Sender<T>) -> WorkerRequest,
         only: Option<usize>,
+        wait: Duration,
     ) -> Result<Vec<T>, String> {
-        let mut out = Vec::new();
+        let mut waiting = Vec::new();
         for (i, tx) in self.requests.iter().enumerate() {
             if only.is_some_and(|o| o != i) {
                 continue;
@@ -517,13 +522,25 @@ impl<'a> Mgmt<'a> {
             let (reply_tx, reply_rx) = bounded(1);
             tx.try_send(make(reply_tx))
                 .map_err(|_| format!("worker {i} is busy"))?;
-            out.push(
-                reply_rx
-                    .recv_timeout(Duration::from_secs(3))
-                    .map_err(|_| format!("worker {i} did not answer (stalled?)"))?,
-            );
+            waiting.push((i, reply_rx));
         }
-        Ok(out)
+        let deadline = Instant::now() + wait;
+        waiting
+            .into_iter()
+            .map(|(i, rx)| {
+                rx.recv_deadline(deadline)
+                    .map_err(|_| format!("worker {i} did not answer (stalled?)"))
+            })
+            .collect()
+    }
+
+    /// Asks one worker (or all) for something it answers at once (`show|clear session id`).
+    fn ask_now<T>(
+        &self,
+        make: impl Fn(Sender<T>) -> WorkerRequest,
+        only: Option<usize>,
+    ) -> Result<Vec<T>, String> {
+        self.ask(make, only, QUICK_ANSWER)
     }
 
     fn sessions(&self, filter: SessionFilter, limit: usize) -> Result<Vec<SessionView>, String> {
@@ -534,6 +551,7 @@ impl<'a> Mgmt<'a> {
                 reply,
             },
             None,
+            WALK_ANSWER,
         )?;
         let mut all: Vec<SessionView> = per_worker.into_iter().flatten().collect();
         all.sort_by_key(|s| s.id);
@@ -547,8 +565,28 @@ impl<'a> Mgmt<'a> {
                 reply,
             },
             None,
+            WALK_ANSWER,
         ) {
             Ok(n) => Response::ok(json!({"cleared": n.iter().sum::<usize>()})),
+            Err(e) => Response::error(e),
+        }
+    }
+
+    /// `show session id N`: only the worker the id names is asked, and it finds the session by
+    /// its slot.
+    fn show_id(&self, id: u64) -> Response {
+        let (worker, _, _) = split_session_id(id);
+        if worker as usize >= self.requests.len() {
+            return Response::error(format!("session {id} not found"));
+        }
+        match self.ask_now(
+            |reply| WorkerRequest::Show { id, reply },
+            Some(worker as usize),
+        ) {
+            Ok(mut v) => match v.pop().flatten() {
+                Some(s) => Response::ok(json!(s)),
+                None => Response::error(format!("session {id} not found")),
+            },
             Err(e) => Response::error(e),
         }
     }
@@ -558,7 +596,7 @@ impl<'a> Mgmt<'a> {
         if worker as usize >= self.requests.len() {
             return Response::error(format!("session {id} not found"));
         }
-        match self.ask(
+        match self.ask_now(
             |reply| WorkerRequest::ClearId { id, reply },
             Some(worker as usize),
         ) {

@@ -272,6 +272,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             passthrough: plan.config.dataplane.mode == DataplaneMode::Passthrough,
             pool: Arc::clone(&pool),
             verdicts: [Verdict::Forward; dpdk::BURST_MAX],
+            walk: None,
         };
         match eal.launch(lcore, move || worker.run()) {
             Ok(h) => handles.push(h),

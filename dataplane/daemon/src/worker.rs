@@ -12,7 +12,7 @@ use crossbeam::channel::{Receiver, Sender};
 use crossbeam::queue::ArrayQueue;
 use dpdk::{Burst, Mempool, RxQueue, TxQueue, BURST_MAX};
 use synwall_engine::api::{SessionFilter, SessionView};
-use synwall_engine::pipeline::{Engine, Verdict};
+use synwall_engine::pipeline::{Engine, Task, Verdict, Walk};
 use synwall_engine::policy::Policy;
 use synwall_engine::protect::ProtectionConfig;
 use synwall_engine::reasons::{DropReason, EndReason};
@@ -39,6 +39,11 @@ pub enum WorkerRequest {
         id: u64,
         reply: Sender<bool>,
     },
+    /// `show session id`: asked of the owning worker only (the id names it).
+    Show {
+        id: u64,
+        reply: Sender<Option<SessionView>>,
+    },
     /// A new policy (reload): swap it in and re-check the sessions; answers how many ended.
     Reload {
         policy: Arc<Policy>,
@@ -48,6 +53,12 @@ pub enum WorkerRequest {
         names: Arc<NameTable>,
         reply: Sender<usize>,
     },
+}
+
+/// Where a table walk's answer goes when it is done.
+pub enum WalkReply {
+    Views(Sender<Vec<SessionView>>),
+    Count(Sender<usize>),
 }
 
 /// Packets travelling between workers: each worker owns the inbox at its index.
@@ -91,6 +102,9 @@ pub struct Worker {
     /// set every burst cost two instructions a packet): the engine writes one for each packet
     /// it is given, and only those are read.
     pub verdicts: [Verdict; BURST_MAX],
+    /// The operator's table walk in progress (`show|clear session all`, a reload's re-check):
+    /// one bounded slice a loop (`Engine::step`) until it is done, then its answer.
+    pub walk: Option<(Walk, WalkReply)>,
 }
 
 impl Worker {
@@ -166,6 +180,9 @@ impl Worker {
             prev_start = start;
             prev_worked = worked;
             loops = loops.wrapping_add(1);
+            if self.walk.is_some() {
+                self.step_walk(now);
+            }
             if loops.is_multiple_of(HEARTBEAT_EVERY) {
                 self.counters.view().set(WorkerBlock::HEARTBEAT, now);
                 self.serve_requests(now);
@@ -338,9 +355,14 @@ impl Worker {
         }
     }
 
-    /// Answers the management thread (between bursts, bounded to a few requests).
+    /// Answers the management thread (between bursts, bounded to a few requests). A request
+    /// that walks the table starts a walk, stepped a slice a loop (`step_walk`); no other
+    /// request is taken until it is done.
     fn serve_requests(&mut self, now: u64) {
         for _ in 0..4 {
+            if self.walk.is_some() {
+                return;
+            }
             let Ok(req) = self.requests.try_recv() else {
                 return;
             };
@@ -350,15 +372,20 @@ impl Worker {
                     limit,
                     reply,
                 } => {
-                    let _ = reply.send(self.engine.list(&filter, now, &self.names, limit));
+                    let task = Task::List {
+                        filter,
+                        limit,
+                        found: Vec::new(),
+                    };
+                    self.walk = Some((Walk::new(task), WalkReply::Views(reply)));
                 }
                 WorkerRequest::Clear { filter, reply } => {
-                    let _ = reply.send(self.engine.clear_matching(
-                        &filter,
-                        EndReason::Unknown,
-                        now,
-                        &self.names,
-                    ));
+                    let task = Task::Clear {
+                        filter,
+                        reason: EndReason::Unknown,
+                        cleared: 0,
+                    };
+                    self.walk = Some((Walk::new(task), WalkReply::Count(reply)));
                 }
                 WorkerRequest::Reload {
                     policy,
@@ -369,12 +396,39 @@ impl Worker {
                 } => {
                     self.names = names;
                     self.engine.set_protection(protection);
-                    let _ = reply.send(self.engine.reload(policy, port_zone, now));
+                    self.engine.swap_policy(policy, port_zone);
+                    let task = Task::Recheck { ended: 0 };
+                    self.walk = Some((Walk::new(task), WalkReply::Count(reply)));
                 }
                 WorkerRequest::ClearId { id, reply } => {
                     let _ = reply.send(self.engine.clear_session(id, EndReason::Unknown, now));
                 }
+                WorkerRequest::Show { id, reply } => {
+                    let _ = reply.send(self.engine.view_id(id, now, &self.names));
+                }
             }
+        }
+    }
+
+    /// One slice of the walk in progress; once it has covered the table, its answer.
+    fn step_walk(&mut self, now: u64) {
+        let Some((walk, _)) = self.walk.as_mut() else {
+            return;
+        };
+        if !self.engine.step(walk, now, &self.names) {
+            return;
+        }
+        let Some((walk, reply)) = self.walk.take() else {
+            return;
+        };
+        match (walk.task, reply) {
+            (Task::List { found, .. }, WalkReply::Views(tx)) => {
+                let _ = tx.send(found);
+            }
+            (Task::Clear { cleared: n, .. } | Task::Recheck { ended: n }, WalkReply::Count(tx)) => {
+                let _ = tx.send(n);
+            }
+            _ => unreachable!("each task is started with its kind of reply"),
         }
     }
 }

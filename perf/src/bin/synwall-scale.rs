@@ -21,9 +21,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
+use synwall_engine::api::SessionFilter;
 use synwall_engine::config::Config;
-use synwall_engine::pipeline::{Engine, EngineConfig, Verdict, EXPIRE_BUDGET};
+use synwall_engine::pipeline::{Engine, EngineConfig, Task, Verdict, Walk, EXPIRE_BUDGET};
 use synwall_engine::policy::Policy;
+use synwall_engine::reasons::EndReason;
+use synwall_engine::records::NameTable;
 use synwall_engine::records::RecordRing;
 use synwall_engine::stats::CounterBlock;
 use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto, FrameSize};
@@ -77,6 +80,11 @@ struct Args {
     /// bytes a 64-byte IPv4 frame carries.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(64..=MAX_SIZE as i64))]
     size: u16,
+    /// Also time the operator's table walks (`show session all`, `show session id`, `clear
+    /// session all <filter>`, a reload's re-check, `clear session all`) on a worker holding
+    /// this many sessions, each slice timed as the worker runs it between bursts; 0: skip.
+    #[arg(long, default_value_t = 0)]
+    manage: u64,
 }
 
 /// One worker's engine config: a virtual wire, allow both ways; TCP flows may be picked up
@@ -176,6 +184,23 @@ impl Frames {
         f
     }
 
+    /// `count` frames from frame `start`, as a store of their own.
+    fn slice(&self, start: usize, count: usize) -> Frames {
+        let stride = self.stride;
+        Frames {
+            stride,
+            bytes: self.bytes[start * stride..(start + count) * stride].to_vec(),
+            lens: self.lens[start..start + count].to_vec(),
+            ports: self.ports[start..start + count].to_vec(),
+        }
+    }
+
+    /// The destination port of the first frame (an untagged IPv4 UDP datagram).
+    fn first_dport(&self) -> u16 {
+        let f = self.frame(0);
+        u16::from_be_bytes([f[36], f[37]])
+    }
+
     fn frame(&self, i: usize) -> &[u8] {
         let at = i * self.stride;
         &self.bytes[at..at + self.lens[i] as usize]
@@ -250,6 +275,9 @@ fn main() {
     }
     if args.expire > 0 {
         mass_expiry(args.expire);
+    }
+    if args.manage > 0 {
+        operator_walks(args.manage);
     }
     if args.scaling > 0 {
         let one = workers_rate(1, args.scaling, args.passes);
@@ -336,5 +364,127 @@ fn mass_expiry(n: u64) {
         pct(0.5),
         pct(0.99),
         *calls.last().unwrap() as f64 / 1000.0
+    );
+}
+
+/// `n` UDP sessions, then each operator walk a worker runs between bursts, stepped to its end:
+/// every step timed (the longest is what one worker loop may take on top of its burst), and
+/// forwarding checked between steps (a packet of a live session still goes through).
+fn operator_walks(n: u64) {
+    let frames = Frames::udp(n, IpFamily::V4);
+    let mut e = Engine::new(
+        engine_config(n),
+        CounterBlock::standalone(),
+        Arc::new(RecordRing::new(1024)),
+        SCENARIO_EPOCH_NS,
+    );
+    let (_, mut now) = run(&mut e, &frames, SCENARIO_EPOCH_NS);
+    let names = NameTable {
+        ports: vec!["ethernet1/1".into(), "ethernet1/2".into()],
+        zones: vec!["trust".into(), "untrust".into()],
+        rules: vec!["out".into(), "in".into()],
+        apps: Vec::new(),
+    };
+    let nobody = SessionFilter {
+        source: Some("192.0.2.255".into()),
+        ..SessionFilter::default()
+    };
+    let port = |p: u16| SessionFilter {
+        destination_port: Some(p),
+        ..SessionFilter::default()
+    };
+    let tasks: Vec<(&str, Task)> = vec![
+        (
+            "show session all (first 10,000)",
+            Task::List {
+                filter: SessionFilter::default(),
+                limit: 10_000,
+                found: Vec::new(),
+            },
+        ),
+        (
+            "show session all <filter matching none>",
+            Task::List {
+                filter: nobody.clone(),
+                limit: usize::MAX,
+                found: Vec::new(),
+            },
+        ),
+        ("reload (re-check)", Task::Recheck { ended: 0 }),
+        (
+            "clear session all <filter matching none>",
+            Task::Clear {
+                filter: nobody,
+                reason: EndReason::Unknown,
+                cleared: 0,
+            },
+        ),
+        (
+            "clear session all <one destination port>",
+            Task::Clear {
+                filter: port(frames.first_dport()),
+                reason: EndReason::Unknown,
+                cleared: 0,
+            },
+        ),
+        (
+            "clear session all",
+            Task::Clear {
+                filter: SessionFilter::default(),
+                reason: EndReason::Unknown,
+                cleared: 0,
+            },
+        ),
+    ];
+    println!();
+    println!("operator walks on {n} sessions (one slice a worker loop):");
+    println!("| walk | slices | sessions left | total ms | longest slice us | p99 us |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let probe = frames.slice(0, 1);
+    for (name, task) in tasks {
+        let mut walk = Walk::new(task);
+        let mut slices = Vec::new();
+        let all = Instant::now();
+        loop {
+            let t = Instant::now();
+            let done = e.step(&mut walk, now, &names);
+            slices.push(t.elapsed().as_nanos() as u64);
+            // The worker's next burst: forwarding goes on while the walk runs.
+            now += 10_000;
+            if e.active_sessions() > 0 {
+                let _ = run(&mut e, &probe, now);
+            }
+            if done {
+                break;
+            }
+        }
+        let total = all.elapsed().as_secs_f64() * 1e3;
+        slices.sort_unstable();
+        let p99 = slices[(slices.len() - 1) * 99 / 100] as f64 / 1e3;
+        println!(
+            "| {name} | {} | {} | {total:.1} | {:.1} | {p99:.1} |",
+            slices.len(),
+            e.active_sessions(),
+            *slices.last().unwrap() as f64 / 1e3,
+        );
+    }
+    // `show session id`: one worker, one slot.
+    let mut e2 = Engine::new(
+        engine_config(n),
+        CounterBlock::standalone(),
+        Arc::new(RecordRing::new(1024)),
+        SCENARIO_EPOCH_NS,
+    );
+    let (_, now) = run(&mut e2, &frames, SCENARIO_EPOCH_NS);
+    let ids: Vec<u64> = (0..1000u32).filter_map(|slot| e2.id_of(slot)).collect();
+    let t = Instant::now();
+    let found = ids
+        .iter()
+        .filter(|&&id| e2.view_id(id, now, &names).is_some())
+        .count();
+    println!(
+        "show session id: {found} of {} found, {:.2} us each",
+        ids.len(),
+        t.elapsed().as_secs_f64() * 1e6 / ids.len().max(1) as f64
     );
 }

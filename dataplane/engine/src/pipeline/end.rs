@@ -193,16 +193,13 @@ impl Engine {
 
     /// Ends one session by id; false if it does not exist (any more).
     pub fn clear_session(&mut self, id: u64, reason: EndReason, now_ns: u64) -> bool {
-        let (worker, slot, generation) = split_session_id(id);
-        match self.table.handle(slot) {
-            Some(h) if worker == self.cfg.worker && h.generation & 0xff_ffff == generation => {
-                self.end_with(slot, Some(reason), now_ns);
-                self.counters
-                    .view()
-                    .set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
-                true
-            }
-            _ => false,
-        }
+        let Some(slot) = self.live_slot_of(id) else {
+            return false;
+        };
+        self.end_with(slot, Some(reason), now_ns);
+        self.counters
+            .view()
+            .set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
+        true
     }
 }

@@ -1,19 +1,18 @@
 //! The engine's management side: session views and clears for the CLI, and reload. These run
-//! between bursts, on operator request; they may allocate.
+//! between bursts, on operator request; they may allocate. Work over the whole table goes
+//! through a [`Walk`] (`walk.rs`), a bounded slice at a time.
 
 use std::sync::Arc;
 
+use super::walk::{Task, Walk};
 use super::*;
+use crate::api::{SessionFilter, SessionView};
+use crate::records::NameTable;
 
 impl Engine {
     /// A live session as the CLI shows it; names resolved through `names`. Management path.
-    pub fn view(
-        &self,
-        slot: u32,
-        now_ns: u64,
-        names: &crate::records::NameTable,
-    ) -> crate::api::SessionView {
-        use crate::api::{SessionView, TcpSideView};
+    pub fn view(&self, slot: u32, now_ns: u64, names: &NameTable) -> SessionView {
+        use crate::api::TcpSideView;
         let s = self.table.value(slot);
         let key = self.client_key(slot);
         let port = |p: u8| names.ports.get(p as usize).cloned().unwrap_or_default();
@@ -79,40 +78,59 @@ impl Engine {
         }
     }
 
-    /// Every live session matching `filter` (management path: allocates).
-    pub fn list(
-        &self,
-        filter: &crate::api::SessionFilter,
-        now_ns: u64,
-        names: &crate::records::NameTable,
-        limit: usize,
-    ) -> Vec<crate::api::SessionView> {
-        self.table
-            .live_slots()
-            .filter(|&slot| !self.table.value(slot).has(sf::ENDED))
-            .map(|slot| self.view(slot, now_ns, names))
-            .filter(|v| filter.matches(v))
-            .take(limit)
-            .collect()
+    /// The live session `id` names, as the CLI shows it; `None` if it is not this worker's or
+    /// has ended. O(1): the id holds the slot (`show session id` asks only the owning worker).
+    pub fn view_id(&self, id: u64, now_ns: u64, names: &NameTable) -> Option<SessionView> {
+        let slot = self.live_slot_of(id)?;
+        (!self.table.value(slot).has(sf::ENDED)).then(|| self.view(slot, now_ns, names))
     }
 
-    /// Ends every live session matching `filter` with `reason`; returns how many.
+    /// The slot of the live session `id` names on this worker.
+    pub(super) fn live_slot_of(&self, id: u64) -> Option<u32> {
+        let (worker, slot, generation) = split_session_id(id);
+        let h = self.table.handle(slot)?;
+        (worker == self.cfg.worker && h.generation & 0xff_ffff == generation).then_some(slot)
+    }
+
+    /// Every live session matching `filter`, at most `limit`, in one call (a [`Walk`] run to
+    /// its end: tests and tools; a worker steps the walk between bursts instead).
+    pub fn list(
+        &mut self,
+        filter: &SessionFilter,
+        now_ns: u64,
+        names: &NameTable,
+        limit: usize,
+    ) -> Vec<SessionView> {
+        let mut walk = Walk::new(Task::List {
+            filter: filter.clone(),
+            limit,
+            found: Vec::new(),
+        });
+        self.finish_walk(&mut walk, now_ns, names);
+        match walk.task {
+            Task::List { found, .. } => found,
+            _ => unreachable!("a listing walk"),
+        }
+    }
+
+    /// Ends every live session matching `filter` with `reason`, in one call; returns how many.
     pub fn clear_matching(
         &mut self,
-        filter: &crate::api::SessionFilter,
+        filter: &SessionFilter,
         reason: EndReason,
         now_ns: u64,
-        names: &crate::records::NameTable,
+        names: &NameTable,
     ) -> usize {
-        let ids: Vec<u64> = self
-            .list(filter, now_ns, names, usize::MAX)
-            .iter()
-            .map(|v| v.id)
-            .collect();
-        for &id in &ids {
-            self.clear_session(id, reason, now_ns);
+        let mut walk = Walk::new(Task::Clear {
+            filter: filter.clone(),
+            reason,
+            cleared: 0,
+        });
+        self.finish_walk(&mut walk, now_ns, names);
+        match walk.task {
+            Task::Clear { cleared, .. } => cleared,
+            _ => unreachable!("a clearing walk"),
         }
-        ids.len()
     }
 }
 
@@ -126,36 +144,45 @@ impl Engine {
         self.cfg.protection = protection;
     }
 
-    /// Takes a new policy (a reload) and re-checks every live session against it: sessions it
-    /// now refuses end `policy-deny` (logged with the refusing rule's action), the others go on
-    /// untouched with their rule updated. Runs between bursts. Returns how many ended.
-    pub fn reload(&mut self, policy: Arc<Policy>, port_zone: Vec<u8>, now_ns: u64) -> usize {
+    /// Puts a new policy in force (a reload) for every session opened from now on; the live
+    /// ones are re-checked by a [`Task::Recheck`] walk. Between bursts.
+    pub fn swap_policy(&mut self, policy: Arc<Policy>, port_zone: Vec<u8>) {
         self.cfg.policy = policy;
         self.cfg.port_zone = port_zone;
-        let slots: Vec<u32> = self.table.live_slots().collect();
-        let mut ended = 0;
-        for slot in slots {
-            let s = *self.table.value(slot);
-            if s.has(sf::ENDED) || s.has(sf::DISCARD) {
-                continue;
-            }
-            let identified = s.app > crate::app::NON_SYN_TCP;
-            let d = self.recheck(slot, identified.then(|| crate::app::name(s.app)));
-            if d.action == Action::Allow {
-                self.table.value_mut(slot).rule = d.rule;
-                continue;
-            }
-            let v = self.table.value_mut(slot);
-            v.flags |= sf::DISCARD | sf::LOG_END;
-            v.pending_end = d.action as u8;
-            v.rule = d.rule;
-            self.end_with(slot, Some(EndReason::PolicyDeny), now_ns);
-            ended += 1;
+    }
+
+    /// Takes a new policy and re-checks every live session against it in one call (tests,
+    /// replay, fuzzing; a worker steps the walk between bursts). Returns how many ended.
+    pub fn reload(&mut self, policy: Arc<Policy>, port_zone: Vec<u8>, now_ns: u64) -> usize {
+        self.swap_policy(policy, port_zone);
+        let mut walk = Walk::new(Task::Recheck { ended: 0 });
+        self.finish_walk(&mut walk, now_ns, &NameTable::default());
+        match walk.task {
+            Task::Recheck { ended } => ended,
+            _ => unreachable!("a re-checking walk"),
         }
-        self.counters
-            .view()
-            .set(WorkerBlock::SESSIONS_ACTIVE, self.table.len() as u64);
-        ended
+    }
+
+    /// Re-checks one live session against the policy in force: one it now refuses ends
+    /// `policy-deny` (logged with the refusing rule's action), another goes on with its rule
+    /// updated. Returns whether it ended.
+    pub(super) fn recheck_session(&mut self, slot: u32, now_ns: u64) -> bool {
+        let s = *self.table.value(slot);
+        if s.has(sf::ENDED) || s.has(sf::DISCARD) {
+            return false;
+        }
+        let identified = s.app > crate::app::NON_SYN_TCP;
+        let d = self.recheck(slot, identified.then(|| crate::app::name(s.app)));
+        if d.action == Action::Allow {
+            self.table.value_mut(slot).rule = d.rule;
+            return false;
+        }
+        let v = self.table.value_mut(slot);
+        v.flags |= sf::DISCARD | sf::LOG_END;
+        v.pending_end = d.action as u8;
+        v.rule = d.rule;
+        self.end_with(slot, Some(EndReason::PolicyDeny), now_ns);
+        true
     }
 }
 

@@ -27,7 +27,8 @@
 //! - `open.rs`: a packet with no session: TCP opening rules, zone protection, policy, insert.
 //! - `enforce.rs`: the policy's decision and what a refusing action sends; `inspect.rs`: app-ID.
 //! - `end.rs`: timers, expiry in bounded batches, end records, removal.
-//! - `manage.rs`: what operators ask between bursts (views, clears, reload).
+//! - `manage.rs`: what operators ask between bursts (views, clears, reload); `walk.rs`: the
+//!   table walked in bounded slices for them.
 //! - `settings.rs`: the engine's compiled settings and session ids; `emit.rs`: packets the
 //!   engine sends itself and its rate limits.
 
@@ -65,11 +66,15 @@ mod stage;
 mod stored_key_tests;
 #[cfg(test)]
 pub(crate) mod test_engine;
+mod walk;
+#[cfg(test)]
+mod walk_tests;
 
 use emit::RateLimit;
 pub use emit::{Emits, EMIT_BYTES, ICMP_ERRORS_PER_SEC, MAX_EMITS};
 pub use settings::{owner_worker, session_id, split_session_id, EngineConfig, PortInfo};
 use stage::{deferred, BurstScratch, Stage, Staged};
+pub use walk::{Cursor, Task, Walk, SLICE_SESSIONS, SLICE_SLOTS};
 
 // The session budget: its table entry (stored key, generation, session: 96 bytes, two cache
 // lines wherever it starts; an established UDP packet touches its first 32, see

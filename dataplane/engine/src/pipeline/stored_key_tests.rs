@@ -11,7 +11,7 @@ use crate::reasons::EndReason;
 use crate::stats::WorkerBlock;
 
 const S: u64 = 1_000_000_000;
-const T0: u64 = 1_700_000_000 * S;
+pub(super) const T0: u64 = 1_700_000_000 * S;
 const TRUST: u8 = 0;
 const UNTRUST: u8 = 1;
 
@@ -26,12 +26,12 @@ rules:
   - { name: allow-out, from: [trust], to: [untrust], action: allow }
 "#;
 
-fn engine(capacity: u32) -> Engine {
+pub(super) fn engine(capacity: u32) -> Engine {
     test_engine(CONFIG, T0, |cfg| cfg.capacity = capacity).0
 }
 
 /// A UDP datagram for `key` (either family) with 8 bytes of payload.
-fn udp(key: &FlowKey) -> Vec<u8> {
+pub(super) fn udp(key: &FlowKey) -> Vec<u8> {
     let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
     let mut l4 = Vec::new();
     l4.extend_from_slice(&key.sport.to_be_bytes());
@@ -59,7 +59,7 @@ fn udp(key: &FlowKey) -> Vec<u8> {
 }
 
 /// Flow `n` of a round: even ones IPv4, odd ones IPv6; addresses and ports vary with `n`.
-fn flow(round: u16, n: u16) -> FlowKey {
+pub(super) fn flow(round: u16, n: u16) -> FlowKey {
     let (sport, dport) = (1024 + n, 5000 + round);
     if n.is_multiple_of(2) {
         let src = format!("10.0.{}.{}", n / 250, n % 250 + 1);
