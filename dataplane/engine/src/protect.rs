@@ -381,4 +381,4 @@ fn next(state: &mut u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

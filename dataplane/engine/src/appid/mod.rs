@@ -125,6 +125,16 @@ impl AppState {
     /// The byte counters stop here: [`TCP_MAX_BYTES`], the only byte threshold.
     pub const BYTES_CAP: u16 = BYTES_CAP as u16;
 
+    /// The packed state, for a session snapshot (`crate::pipeline::SessionSnapshot`).
+    pub const fn bits(self) -> u32 {
+        self.bits
+    }
+
+    /// A state from [`AppState::bits`] (a snapshot installed in another engine).
+    pub const fn from_bits(bits: u32) -> Self {
+        AppState { bits }
+    }
+
     /// A fresh state; the ports feed the TCP p2p heuristic (both >= 1024).
     pub fn for_ports(client_port: u16, server_port: u16) -> Self {
         let bits = if client_port >= 1024 && server_port >= 1024 {

@@ -29,6 +29,7 @@
 //! - `end.rs`: timers, expiry in bounded batches, end records, removal.
 //! - `manage.rs`: what operators ask between bursts (views, clears, reload); `walk.rs`: the
 //!   table walked in bounded slices for them.
+//! - `snapshot.rs`: a whole session out of one engine and into another (HA sync, tests).
 //! - `settings.rs`: the engine's compiled settings and session ids; `emit.rs`: packets the
 //!   engine sends itself and its rate limits.
 
@@ -61,6 +62,9 @@ mod inspect;
 mod manage;
 mod open;
 mod settings;
+mod snapshot;
+#[cfg(test)]
+mod snapshot_tests;
 mod stage;
 #[cfg(test)]
 mod stored_key_tests;
@@ -73,6 +77,7 @@ mod walk_tests;
 use emit::RateLimit;
 pub use emit::{Emits, EMIT_BYTES, ICMP_ERRORS_PER_SEC, MAX_EMITS};
 pub use settings::{owner_worker, session_id, split_session_id, EngineConfig, PortInfo};
+pub use snapshot::{InstallError, SessionSnapshot};
 use stage::{deferred, BurstScratch, Stage, Staged};
 pub use walk::{Cursor, Task, Walk, SLICE_SESSIONS, SLICE_SLOTS};
 

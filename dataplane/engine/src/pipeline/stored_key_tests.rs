@@ -15,7 +15,7 @@ pub(super) const T0: u64 = 1_700_000_000 * S;
 const TRUST: u8 = 0;
 const UNTRUST: u8 = 1;
 
-const CONFIG: &str = r#"
+pub(super) const CONFIG: &str = r#"
 dataplane:
   workers: [1]
   ports:

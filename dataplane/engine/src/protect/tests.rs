@@ -227,8 +227,9 @@ fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8]) -> Vec<u8> {
     f
 }
 
+/// An IPv4 TCP segment (no options, window 65,535); also the snapshot tests' builder.
 #[allow(clippy::too_many_arguments)]
-fn tcp(
+pub(crate) fn tcp(
     src: [u8; 4],
     sport: u16,
     dst: [u8; 4],
