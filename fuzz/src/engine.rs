@@ -737,7 +737,7 @@ impl Driver {
         }
         let frames: Vec<&[u8]> = self.burst.iter().map(|(f, _)| f.as_slice()).collect();
         let ports: Vec<u8> = self.burst.iter().map(|(_, p)| *p).collect();
-        let mut verdicts = vec![Verdict::Forward; frames.len()];
+        let mut verdicts = vec![Verdict::Forward(synwall_engine::verdict::NO_PORT); frames.len()];
         let forwarded = self
             .engine
             .process_burst(self.now, &frames, &ports, &mut verdicts);
@@ -745,7 +745,7 @@ impl Driver {
         let before = self.forwarded;
         for v in &verdicts {
             match v {
-                Verdict::Forward => self.forwarded += 1,
+                Verdict::Forward(_) => self.forwarded += 1,
                 Verdict::Drop(_) => self.dropped += 1,
                 Verdict::HandOff(owner) => panic!("a lone worker handed a packet to {owner}"),
             }

@@ -122,12 +122,12 @@ fn hand_off(frame: &[u8]) {
     let owner = wire::flow_hash(frame).map(|hash| owner_worker(hash, HAND_OFF_WORKERS));
     HAND_OFF_ENGINES.with(|engines| {
         for (me, (engine, ring)) in engines.borrow_mut().iter_mut().enumerate() {
-            let mut verdicts = [Verdict::Forward];
+            let mut verdicts = [Verdict::Forward(synwall_engine::verdict::NO_PORT)];
             let forwarded = engine.process_burst(1, &[frame], &[0], &mut verdicts);
             let verdict = verdicts[0];
             // A handed-off packet is not counted as forwarded (the worker would send the burst
             // on whole otherwise).
-            assert_eq!(forwarded, usize::from(verdict == Verdict::Forward));
+            assert_eq!(forwarded, usize::from(verdict.forwards()));
             engine.clear_emits();
             while ring.pop().is_some() {}
             match owner {

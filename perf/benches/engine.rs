@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use synwall_engine::config::Config;
-use synwall_engine::pipeline::{Engine, EngineConfig, Verdict};
+use synwall_engine::pipeline::{Engine, EngineConfig, Verdict, NO_PORT};
 use synwall_engine::policy::Policy;
 use synwall_engine::records::RecordRing;
 use synwall_engine::stats::CounterBlock;
@@ -66,15 +66,12 @@ fn frames(profile: BulkProfile) -> (Vec<Vec<u8>>, Vec<u8>) {
 
 /// Runs every frame once; returns (packets forwarded, now after the run).
 fn run_all(e: &mut Engine, refs: &[&[u8]], ports: &[u8], mut now: u64) -> (usize, u64) {
-    let mut v = [Verdict::Forward; BURST];
+    let mut v = [Verdict::Forward(NO_PORT); BURST];
     let mut fwd = 0;
     for (f, p) in refs.chunks(BURST).zip(ports.chunks(BURST)) {
         e.process_burst(now, f, p, &mut v[..f.len()]);
         e.clear_emits();
-        fwd += v[..f.len()]
-            .iter()
-            .filter(|v| **v == Verdict::Forward)
-            .count();
+        fwd += v[..f.len()].iter().filter(|v| v.forwards()).count();
         now += 1_000;
     }
     (fwd, now)
@@ -96,7 +93,7 @@ fn bench_established(c: &mut Criterion) {
         e.active_sessions()
     );
     assert_eq!(fwd, refs.len());
-    let mut v = [Verdict::Forward; BURST];
+    let mut v = [Verdict::Forward(NO_PORT); BURST];
     let mut pos = 0usize;
     g.bench_function("established/udp_100k", |b| {
         b.iter(|| {
@@ -115,7 +112,7 @@ fn bench_established(c: &mut Criterion) {
             now += 1_000;
         })
     });
-    assert!(v.iter().all(|v| *v == Verdict::Forward));
+    assert!(v.iter().all(|v| v.forwards()));
     assert_eq!(e.active_sessions(), 100_000);
     g.finish();
 }
@@ -140,7 +137,7 @@ fn bench_cps(c: &mut Criterion) {
         let mut now = SCENARIO_EPOCH_NS;
         let mut e = engine(&cfg, now);
         let mut pos = 0usize;
-        let mut v = [Verdict::Forward; BURST];
+        let mut v = [Verdict::Forward(NO_PORT); BURST];
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;

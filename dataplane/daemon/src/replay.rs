@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde_json::json;
 use synwall_engine::capture::{PcapReader, PcapWriter};
 use synwall_engine::config::Config;
-use synwall_engine::pipeline::{Engine, EngineConfig, Verdict};
+use synwall_engine::pipeline::{Engine, EngineConfig};
 use synwall_engine::policy::Policy;
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_engine::records::{flag_letters, NameTable, RecordRing};
@@ -111,7 +111,7 @@ pub fn replay(config: &Config, args: &ReplayArgs) -> Result<(), String> {
         let verdict = engine.process(now, record.data, 0);
         // What the firewall itself sends (resets, unreachables) is counted, not replayed.
         engine.clear_emits();
-        if verdict == Verdict::Forward {
+        if verdict.forwards() {
             forwarded += 1;
             if let Some(w) = writer.as_mut() {
                 w.write_record(record.timestamp_ns, record.data)

@@ -271,7 +271,7 @@ pub fn run(plan: Plan, extra_eal: &[String]) -> Result<(), String> {
             names: Arc::clone(&names),
             passthrough: plan.config.dataplane.mode == DataplaneMode::Passthrough,
             pool: Arc::clone(&pool),
-            verdicts: [Verdict::Forward; dpdk::BURST_MAX],
+            verdicts: [Verdict::Forward(synwall_engine::verdict::NO_PORT); dpdk::BURST_MAX],
             walk: None,
         };
         match eal.launch(lcore, move || worker.run()) {

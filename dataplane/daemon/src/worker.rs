@@ -237,7 +237,9 @@ impl Worker {
             engine.process_burst(now, frames, &ingress[..n], &mut verdicts[..n])
         });
         // The common case, a receive burst forwarded whole, goes on whole to the port's peer
-        // (as `pass_through` sends it): no destination per packet to work out.
+        // (as `pass_through` sends it): no destination per packet to work out. (Every packet of
+        // a virtual-wire port that the engine forwards leaves by that peer: the forwarding step
+        // of a virtual wire.)
         let whole = one_port
             .filter(|_| forwarded == n)
             .and_then(|port| self.peer.get(port as usize).copied().flatten());
@@ -246,7 +248,7 @@ impl Worker {
         } else {
             // A copy (a few wide moves), so that `scatter` may borrow the worker whole.
             let verdicts = self.verdicts;
-            self.scatter(rx, ingress, &verdicts[..n], outs);
+            self.scatter(rx, &verdicts[..n], outs);
         }
         if !self.engine.emits().is_empty() {
             self.send_emits(outs);
@@ -269,25 +271,17 @@ impl Worker {
     }
 
     /// Moves each packet of a processed burst to where its verdict sends it: forwarded ones, in
-    /// order, to the virtual-wire peer of their ingress port, those handed off to their owner's
+    /// order, to the egress port the verdict names, those handed off to their owner's
     /// inbox burst; the others (dropped, already counted by the engine) are freed.
     #[inline(always)]
-    fn scatter(
-        &mut self,
-        rx: &mut Burst,
-        ingress: &[u8; BURST_MAX],
-        verdicts: &[Verdict],
-        outs: &mut [Burst],
-    ) {
+    fn scatter(&mut self, rx: &mut Burst, verdicts: &[Verdict], outs: &mut [Burst]) {
         let mut dest = [u8::MAX; BURST_MAX];
         let mut no_egress = 0;
         let ports = self.tx.len();
-        for ((slot, verdict), &port) in dest.iter_mut().zip(verdicts).zip(ingress) {
+        for (slot, verdict) in dest.iter_mut().zip(verdicts) {
             match *verdict {
-                Verdict::Forward => match self.peer.get(port as usize).copied().flatten() {
-                    Some(e) => *slot = e as u8,
-                    None => no_egress += 1,
-                },
+                Verdict::Forward(e) if (e as usize) < ports => *slot = e,
+                Verdict::Forward(_) => no_egress += 1,
                 Verdict::Drop(_) => {}
                 Verdict::HandOff(owner) => *slot = (ports + owner as usize) as u8,
             }

@@ -40,9 +40,9 @@
 //! Nothing here allocates after [`FragTable::new`], takes a lock or calls the OS.
 
 use crate::flow::FlowKey;
-use crate::pipeline::Verdict;
 use crate::reasons::DropReason;
 use crate::table::{SessionTable, TableKey};
+use crate::verdict::Verdict;
 use crate::wire::{FragInfo, Parsed};
 
 /// Separate pieces of one datagram an entry tracks.
@@ -149,7 +149,7 @@ enum Added {
 }
 
 /// One datagram in flight.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Entry {
     /// The first fragment's verdict, or `fragment-overlap` once the datagram is known hostile.
     verdict: Verdict,
@@ -160,6 +160,20 @@ struct Entry {
     /// Pieces seen, sorted, disjoint and not touching (touching ones are merged).
     ranges: [(u32, u32); MAX_RANGES],
     n: u8,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            // Replaced by the first fragment's verdict (`decide`) in the call that opens the
+            // entry, before any later fragment reads it.
+            verdict: Verdict::Forward(crate::verdict::NO_PORT),
+            deadline_ns: 0,
+            end: None,
+            ranges: [(0, 0); MAX_RANGES],
+            n: 0,
+        }
+    }
 }
 
 // Key and entry share a slot of the table; two cache lines at most.

@@ -6,7 +6,8 @@ use super::*;
 
 const S: u64 = 1_000_000_000;
 const TIMEOUT: u64 = 10 * S;
-const FORWARD: Verdict = Verdict::Forward;
+/// The first fragment's verdict in these tests: forwarded out of port 1.
+const FORWARD: Verdict = Verdict::Forward(1);
 const OVERLAP: Verdict = Verdict::Drop(DropReason::FragmentOverlap);
 const ORPHAN: Verdict = Verdict::Drop(DropReason::FragmentOrphan);
 
@@ -149,8 +150,10 @@ fn entries_expire_by_lookup_and_by_the_list() {
     // The list removes the oldest first, within the budget.
     let mut t = FragTable::new(8);
     for id in 0..5 {
-        t.open(&key(id), piece(0, 8, false), id as u64 * S, TIMEOUT)
+        let slot = t
+            .open(&key(id), piece(0, 8, false), id as u64 * S, TIMEOUT)
             .unwrap();
+        t.decide(slot, FORWARD);
     }
     assert_eq!(t.expire(TIMEOUT + S, 8), 2, "ids 0 and 1 are due");
     assert_eq!(t.expire(TIMEOUT + 3 * S, 1), 1, "the budget bounds a call");

@@ -27,4 +27,5 @@ pub mod tcp;
 #[cfg(test)]
 pub(crate) mod test_rng;
 pub mod timer;
+pub mod verdict;
 pub mod wire;

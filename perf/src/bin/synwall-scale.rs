@@ -23,7 +23,7 @@ use std::time::Instant;
 use clap::Parser;
 use synwall_engine::api::SessionFilter;
 use synwall_engine::config::Config;
-use synwall_engine::pipeline::{Engine, EngineConfig, Task, Verdict, Walk, EXPIRE_BUDGET};
+use synwall_engine::pipeline::{Engine, EngineConfig, Task, Verdict, Walk, EXPIRE_BUDGET, NO_PORT};
 use synwall_engine::policy::Policy;
 use synwall_engine::reasons::EndReason;
 use synwall_engine::records::NameTable;
@@ -209,7 +209,7 @@ impl Frames {
 
 /// Runs every frame once in bursts; returns (forwarded, now after).
 fn run(e: &mut Engine, f: &Frames, mut now: u64) -> (u64, u64) {
-    let mut v = [Verdict::Forward; BURST];
+    let mut v = [Verdict::Forward(NO_PORT); BURST];
     let mut refs: [&[u8]; BURST] = [&[]; BURST];
     let mut fwd = 0;
     let mut i = 0;
@@ -220,7 +220,7 @@ fn run(e: &mut Engine, f: &Frames, mut now: u64) -> (u64, u64) {
         }
         e.process_burst(now, &refs[..n], &f.ports[i..i + n], &mut v[..n]);
         e.clear_emits();
-        fwd += v[..n].iter().filter(|v| **v == Verdict::Forward).count() as u64;
+        fwd += v[..n].iter().filter(|v| v.forwards()).count() as u64;
         now += 1_000;
         i += n;
     }

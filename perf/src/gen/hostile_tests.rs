@@ -48,7 +48,8 @@ fn every_known_fate_is_what_the_engine_does() {
         let verdict = e.process(*ts, frame, 0);
         e.clear_emits();
         let expected = match fate {
-            Fate::Forward => Verdict::Forward,
+            // Every frame comes in on port 0: forwarded, it leaves by its wire's port 1.
+            Fate::Forward => Verdict::Forward(1),
             Fate::Drop(reason) => Verdict::Drop(*reason),
             Fate::Unknown => continue,
         };

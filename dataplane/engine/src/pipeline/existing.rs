@@ -45,7 +45,7 @@ impl Engine {
                 return self.identify(slot, dir, p, frame, ingress, now_ns);
             }
         }
-        Verdict::Forward
+        self.forward(ingress)
     }
 
     /// A packet of a refused flow (a discard entry): its retransmissions are dropped fast,
@@ -96,7 +96,7 @@ impl Engine {
         let inspect = !session.has(sf::APP_DECIDED) && p.payload_len > 0;
         match verdict.action {
             TcpAction::Accept if inspect => self.identify(slot, dir, p, frame, ingress, now_ns),
-            TcpAction::Accept => Verdict::Forward,
+            TcpAction::Accept => self.forward(ingress),
             TcpAction::AcceptAndEnd(reason) => {
                 // The entry stays (TIME_WAIT / CLOSE) until its timeout absorbs late segments,
                 // and is logged when it leaves; re-arm for the new, shorter timeout.
@@ -105,7 +105,7 @@ impl Engine {
                     s.pending_end = reason as u8;
                 }
                 self.arm(slot, now_ns);
-                Verdict::Forward
+                self.forward(ingress)
             }
             TcpAction::Drop(reason) => Verdict::Drop(reason),
             TcpAction::DropAndEnd(drop, reason) => {

@@ -12,6 +12,7 @@ const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
 /// Trust side of the virtual wire.
 const TRUST: u8 = 0;
+const UNTRUST: u8 = 1;
 
 const CONFIG: &str = r#"
 dataplane:
@@ -107,7 +108,8 @@ fn run(e: &mut Engine, now: u64, frames: &[Vec<u8>]) -> Vec<Verdict> {
     frames.iter().map(|f| e.process(now, f, TRUST)).collect()
 }
 
-const FORWARD: Verdict = Verdict::Forward;
+/// Forwarded across the wire (every frame here comes in on `TRUST`).
+const FORWARD: Verdict = Verdict::Forward(UNTRUST);
 const fn drop(reason: DropReason) -> Verdict {
     Verdict::Drop(reason)
 }

@@ -47,7 +47,7 @@ impl Engine {
     ) -> Verdict {
         if p.kind == Kind::NonIp {
             // ARP and other non-IP frames cross a virtual wire untouched.
-            return Verdict::Forward;
+            return self.forward(ingress);
         }
         if p.frag.is_fragment {
             // The first fragment is judged by `flow_packet` like any packet; the ones after it
@@ -68,12 +68,12 @@ impl Engine {
         ingress: u8,
     ) -> Verdict {
         if p.icmp.kind == IcmpKind::Error {
-            return self.icmp_error(p);
+            return self.icmp_error(p, ingress);
         }
         if p.key.proto == PROTO_ICMPV6 && is_icmpv6_link_control(p.icmp.icmp_type) {
             // Neighbour discovery and multicast listener messages: link-local control that
             // IPv6 needs on either side of a wire, not sessions.
-            return Verdict::Forward;
+            return self.forward(ingress);
         }
         // The lookup compares the table key stage 2 built; the canonical copy of the flow key is
         // made only to open a session.
@@ -124,14 +124,14 @@ impl Engine {
     }
 
     /// An ICMP error: forwarded when it refers to a live session, never opens one.
-    pub(super) fn icmp_error(&mut self, p: &Parsed) -> Verdict {
+    pub(super) fn icmp_error(&mut self, p: &Parsed, ingress: u8) -> Verdict {
         let Some(inner) = p.inner else {
             return Verdict::Drop(DropReason::MalformedIcmpInner);
         };
         let hashed = inner.hashed();
         let probe = StoredKey::probe(&inner, hashed.reversed, hashed.hash);
         match self.find(None, hashed.hash, &probe, &inner, hashed.reversed) {
-            Some(_) => Verdict::Forward,
+            Some(_) => self.forward(ingress),
             None => Verdict::Drop(DropReason::IcmpErrorNoSession),
         }
     }

@@ -28,7 +28,7 @@ impl Engine {
             payload,
             &mut sni,
         ) else {
-            return Verdict::Forward;
+            return self.forward(ingress);
         };
         if sni[0] != 0 && self.snis.len() < self.sni_capacity {
             self.snis.insert(slot, sni);
@@ -37,14 +37,14 @@ impl Engine {
         session.app = app;
         session.flags |= sf::APP_DECIDED;
         if !session.has(sf::APP_PENDING) {
-            return Verdict::Forward;
+            return self.forward(ingress);
         }
         session.flags &= !sf::APP_PENDING;
         let d = self.recheck(slot, Some(crate::app::name(app)));
         let session = self.table.value_mut(slot);
         session.rule = d.rule;
         if d.action == Action::Allow {
-            return Verdict::Forward;
+            return self.forward(ingress);
         }
         self.enforce(
             d.action,

@@ -74,6 +74,7 @@ mod walk;
 #[cfg(test)]
 mod walk_tests;
 
+pub use crate::verdict::{Verdict, NO_PORT};
 use emit::RateLimit;
 pub use emit::{Emits, EMIT_BYTES, ICMP_ERRORS_PER_SEC, MAX_EMITS};
 pub use settings::{owner_worker, session_id, split_session_id, EngineConfig, PortInfo};
@@ -113,18 +114,6 @@ pub const TICK_NS: u64 = 10_000_000;
 /// "Not a valid SYN packet" log records per second per worker (the counters count them all).
 pub const NON_SYN_LOGS_PER_SEC: u32 = 20;
 
-/// What happens to a packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Verdict {
-    /// Send it on along its virtual wire.
-    #[default]
-    Forward,
-    Drop(DropReason),
-    /// Another worker owns the packet's flow: hand the packet to it, unprocessed (software
-    /// hand-off, [`EngineConfig::hand_off_workers`]; never given otherwise).
-    HandOff(u8),
-}
-
 /// One worker's engine: its session table, timers, counters and record ring.
 pub struct Engine {
     cfg: EngineConfig,
@@ -154,6 +143,9 @@ pub struct Engine {
     frags: FragTable,
     /// Zone protection meters (flood protection), asked only by `open`.
     protect: Protection,
+    /// The forwarding step's table: each port's egress, by port index (`NO_PORT` for none;
+    /// 256 entries, so a port index needs no bounds check).
+    egress: [u8; 256],
 }
 
 /// TLS server names kept at once per worker (for the `sni` log field).
@@ -191,6 +183,7 @@ impl Engine {
             // Half the map's room: hashbrown then always rehashes in place, never grows.
             sni_capacity: SNI_CAPACITY.min(cfg.capacity as usize) / 2,
             frags: FragTable::new(cfg.fragments),
+            egress: egress_table(&cfg.ports),
             cfg,
         }
     }
@@ -207,14 +200,19 @@ impl Engine {
         self.table.len()
     }
 
-    /// The virtual-wire peer of a port (`u8::MAX` if none).
+    /// The forwarding step: where a packet that came in on `ingress` leaves (its virtual
+    /// wire's other port; [`NO_PORT`] if none). A session's packets leave by the port the
+    /// other side's packets come in on: the client's by this step from the session's ingress,
+    /// the server's by the session's ingress.
     #[inline(always)]
     pub fn egress_of(&self, ingress: u8) -> u8 {
-        self.cfg
-            .ports
-            .get(ingress as usize)
-            .and_then(|p| p.peer)
-            .unwrap_or(u8::MAX)
+        self.egress[ingress as usize]
+    }
+
+    /// The verdict that sends on a packet that came in on `ingress`.
+    #[inline(always)]
+    fn forward(&self, ingress: u8) -> Verdict {
+        Verdict::Forward(self.egress_of(ingress))
     }
 
     #[inline(always)]
@@ -230,13 +228,13 @@ impl Engine {
 
     /// Processes one packet (a burst of one).
     pub fn process(&mut self, now_ns: u64, frame: &[u8], ingress: u8) -> Verdict {
-        let mut v = [Verdict::Forward];
+        let mut v = [Verdict::Forward(NO_PORT)];
         self.process_burst(now_ns, &[frame], &[ingress], &mut v);
         v[0]
     }
 
     /// Processes a burst: `frames[i]` arrived on port `ingress[i]`; `verdicts[i]` receives its
-    /// fate. At most [`MAX_BURST`] packets. Returns how many it forwards (`Verdict::Forward`):
+    /// fate. At most [`MAX_BURST`] packets. Returns how many it forwards ([`Verdict::Forward`]):
     /// when that is all of them, the caller can send the burst on whole.
     pub fn process_burst(
         &mut self,
@@ -328,4 +326,13 @@ impl Engine {
     pub fn clear_emits(&mut self) {
         self.emits.clear();
     }
+}
+
+/// Each port's egress by port index: its virtual-wire peer.
+fn egress_table(ports: &[PortInfo]) -> [u8; 256] {
+    let mut table = [NO_PORT; 256];
+    for (slot, port) in table.iter_mut().zip(ports) {
+        *slot = port.peer.unwrap_or(NO_PORT);
+    }
+    table
 }

@@ -31,7 +31,7 @@ impl Engine {
                 self.counters
                     .view()
                     .add(WorkerBlock::STATELESS_FORWARDED, 1);
-                return Verdict::Forward;
+                return self.forward(ingress);
             }
             self.enforce(d.action, p, frame, ingress, now_ns, true);
             return Verdict::Drop(DropReason::Policy);
@@ -73,7 +73,7 @@ impl Engine {
             PROTO_ICMP | PROTO_ICMPV6 => {
                 if p.icmp.kind != IcmpKind::EchoRequest && p.icmp.kind != IcmpKind::EchoReply {
                     // Informational ICMP other than echo: let it pass without a session.
-                    return Verdict::Forward;
+                    return self.forward(ingress);
                 }
                 (SessionKind::Icmp, crate::session::untracked())
             }
@@ -183,7 +183,7 @@ impl Engine {
                     // The first packet's payload (a UDP query, data on a mid-stream pickup).
                     return self.identify(handle.index, first_dir, p, frame, ingress, now_ns);
                 }
-                Verdict::Forward
+                self.forward(ingress)
             }
             Err(_) if refused => Verdict::Drop(DropReason::Policy),
             Err(_) => Verdict::Drop(DropReason::TableFull),

@@ -32,8 +32,14 @@ fn seg(c2s: bool, flags: u8, seq: u32, ack: u32, data: &[u8]) -> (Vec<u8>, u8) {
     }
 }
 
+/// The engine's verdict for a segment, and the verdict that forwards it across the wire.
 fn pass(e: &mut Engine, now: u64, (frame, port): (Vec<u8>, u8)) -> Verdict {
     e.process(now, &frame, port)
+}
+
+/// Forwarded to the other side: the client's segments leave by the server's port.
+fn across(c2s: bool) -> Verdict {
+    Verdict::Forward(if c2s { UNTRUST } else { TRUST })
 }
 
 #[test]
@@ -48,9 +54,10 @@ fn a_tcp_session_installed_elsewhere_carries_on_with_its_windows() {
         seg(false, PSH | ACK, 5001, 1019, b"HTTP/1.1 200 OK\r\n\r\n"),
     ];
     for (i, s) in opening.into_iter().enumerate() {
+        let c2s = s.1 == TRUST;
         assert_eq!(
             pass(&mut a, t + i as u64 * MS, s),
-            Verdict::Forward,
+            across(c2s),
             "segment {i}"
         );
     }
@@ -82,9 +89,10 @@ fn a_tcp_session_installed_elsewhere_carries_on_with_its_windows() {
     let outside = seg(true, PSH | ACK, 1019 + 50_000_000, 5020, b"x");
     assert!(matches!(pass(&mut b, later, outside), Verdict::Drop(_)));
     for (i, s) in rest.into_iter().enumerate() {
+        let c2s = s.1 == TRUST;
         assert_eq!(
             pass(&mut b, later + i as u64 * MS, s),
-            Verdict::Forward,
+            across(c2s),
             "segment {i}"
         );
     }
@@ -109,10 +117,7 @@ fn a_tcp_session_installed_elsewhere_carries_on_with_its_windows() {
 #[test]
 fn installing_a_snapshot_twice_refreshes_the_one_session() {
     let mut a = engine(16);
-    assert_eq!(
-        pass(&mut a, T0, seg(true, SYN, 7, 0, b"")),
-        Verdict::Forward
-    );
+    assert_eq!(pass(&mut a, T0, seg(true, SYN, 7, 0, b"")), across(true));
     let slot = a.sessions().live_slots().next().unwrap();
     let snap = a.snapshot(slot, T0).unwrap();
     let mut b = engine(16);

@@ -89,12 +89,16 @@ fn ipv4_and_ipv6_flows_share_the_table_and_give_back_their_keys() {
     for round in 0..4u16 {
         let keys: Vec<FlowKey> = (0..500).map(|n| flow(round, n)).collect();
         for k in &keys {
-            assert_eq!(e.process(now, &udp(k), TRUST), Verdict::Forward, "{k}");
+            assert_eq!(
+                e.process(now, &udp(k), TRUST),
+                Verdict::Forward(UNTRUST),
+                "{k}"
+            );
         }
         for k in &keys {
             assert_eq!(
                 e.process(now, &udp(&k.reversed()), UNTRUST),
-                Verdict::Forward
+                Verdict::Forward(TRUST)
             );
         }
         assert_eq!(e.active_sessions(), 500, "every answer found its session");
@@ -128,15 +132,18 @@ fn a_timed_out_session_ends_on_its_next_packet_which_opens_a_new_one() {
     for n in [0, 1] {
         let (mut e, counters) = test_engine(CONFIG, T0, |cfg| cfg.capacity = 64);
         let k = flow(0, n);
-        assert_eq!(e.process(T0, &udp(&k), TRUST), Verdict::Forward);
+        assert_eq!(e.process(T0, &udp(&k), TRUST), Verdict::Forward(UNTRUST));
         assert_eq!(
             e.process(T0 + S, &udp(&k.reversed()), UNTRUST),
-            Verdict::Forward
+            Verdict::Forward(TRUST)
         );
         let slot = e.sessions().live_slots().next().expect("one session");
         let before = e.sessions().handle(slot).expect("live");
         // 31 s of silence after the answer (UDP times out after 30), and no `expire` call.
-        assert_eq!(e.process(T0 + 32 * S, &udp(&k), TRUST), Verdict::Forward);
+        assert_eq!(
+            e.process(T0 + 32 * S, &udp(&k), TRUST),
+            Verdict::Forward(UNTRUST)
+        );
         let c = counters.view();
         assert_eq!(
             c.get(WorkerBlock::ENDS + EndReason::AgedOut.index()),
@@ -149,7 +156,7 @@ fn a_timed_out_session_ends_on_its_next_packet_which_opens_a_new_one() {
         // Within its timeout the new session carries on.
         assert_eq!(
             e.process(T0 + 40 * S, &udp(&k.reversed()), UNTRUST),
-            Verdict::Forward
+            Verdict::Forward(TRUST)
         );
         assert_eq!(c.get(WorkerBlock::SESSIONS_CREATED), 2, "{k}");
     }

@@ -8,6 +8,7 @@ use crate::reasons::EndReason;
 use crate::records::NameTable;
 
 const TRUST: u8 = 0;
+const UNTRUST: u8 = 1;
 
 fn names() -> NameTable {
     NameTable {
@@ -22,7 +23,10 @@ fn names() -> NameTable {
 fn loaded(n: u16) -> crate::pipeline::Engine {
     let mut e = engine(8192);
     for i in 0..n {
-        assert_eq!(e.process(T0, &udp(&flow(0, i)), TRUST), Verdict::Forward);
+        assert_eq!(
+            e.process(T0, &udp(&flow(0, i)), TRUST),
+            Verdict::Forward(UNTRUST)
+        );
     }
     e
 }
@@ -73,11 +77,14 @@ fn a_clear_in_slices_ends_what_matched_while_new_sessions_open_and_old_ones_forw
     let mut opened = 0;
     while !e.step(&mut walk, T0, &names()) {
         // Between slices: an IPv6 session still forwards, and new ones open.
-        assert_eq!(e.process(T0, &udp(&flow(0, 1)), TRUST), Verdict::Forward);
+        assert_eq!(
+            e.process(T0, &udp(&flow(0, 1)), TRUST),
+            Verdict::Forward(UNTRUST)
+        );
         if opened < 100 {
             assert_eq!(
                 e.process(T0, &udp(&flow(1, opened + 1)), TRUST),
-                Verdict::Forward
+                Verdict::Forward(UNTRUST)
             );
             opened += 2;
         }

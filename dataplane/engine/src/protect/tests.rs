@@ -285,7 +285,14 @@ fn handshake(e: &mut Engine, now: u64) -> (u32, u32) {
             0,
         ),
     ];
-    assert_eq!(v, [Verdict::Forward; 3]);
+    assert_eq!(
+        v,
+        [
+            Verdict::Forward(1),
+            Verdict::Forward(0),
+            Verdict::Forward(1)
+        ]
+    );
     (1001, 5001)
 }
 
@@ -294,10 +301,10 @@ fn transfer(e: &mut Engine, now: u64, seqs: &mut (u32, u32), n: u32) {
     for _ in 0..n {
         let data = [0x55u8; 100];
         let c2s = tcp(CLIENT, 40000, SERVER, 80, PSH_ACK, seqs.0, seqs.1, &data);
-        assert_eq!(e.process(now, &c2s, 0), Verdict::Forward);
+        assert_eq!(e.process(now, &c2s, 0), Verdict::Forward(1));
         seqs.0 += 100;
         let s2c = tcp(SERVER, 80, CLIENT, 40000, PSH_ACK, seqs.1, seqs.0, &data);
-        assert_eq!(e.process(now, &s2c, 1), Verdict::Forward);
+        assert_eq!(e.process(now, &s2c, 1), Verdict::Forward(0));
         seqs.1 += 100;
     }
 }
@@ -321,7 +328,7 @@ fn flood_beside_flow(
     for (b, chunk) in frames.chunks(32).enumerate() {
         let now = start + (b as u64 * 32) * SEC / per_second as u64;
         let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
-        let mut v = vec![Verdict::Forward; refs.len()];
+        let mut v = vec![Verdict::Forward(crate::verdict::NO_PORT); refs.len()];
         e.process_burst(now, &refs, &vec![0; refs.len()], &mut v);
         out.extend(v);
         transfer(e, now, seqs, 1);
@@ -339,7 +346,7 @@ fn syn_flood_is_dropped_and_the_established_flow_goes_on() {
         .iter()
         .filter(|v| **v == Verdict::Drop(DropReason::SynFlood))
         .count() as u64;
-    let passed = verdicts.iter().filter(|v| **v == Verdict::Forward).count() as u64;
+    let passed = verdicts.iter().filter(|v| v.forwards()).count() as u64;
     assert_eq!(refused + passed, 15_000, "only syn-flood drops");
     // At most about activate + (maximal - activate) / 2 SYNs a second get through.
     assert!(passed <= 3 * 200, "{passed} passed");
@@ -372,7 +379,7 @@ fn half_open_sessions_age_out_at_tcp_init() {
     let mut seqs = handshake(&mut e, T0);
     let start = T0 + SEC;
     let verdicts = flood_beside_flow(&mut e, start, 1000, 2, &mut seqs);
-    let passed = verdicts.iter().filter(|v| **v == Verdict::Forward).count();
+    let passed = verdicts.iter().filter(|v| v.forwards()).count();
     assert_eq!(e.active_sessions(), passed + 1);
     assert!(passed > 100, "{passed}");
     // The flood ends at start + 2 s; tcp_init (2 s) later every half-open session is gone,
@@ -415,7 +422,7 @@ fn other_floods_and_zones() {
     let v: Vec<Verdict> = (0..50u16)
         .map(|i| e.process(T0, &udp(CLIENT, 2000 + i, SERVER, 53), 0))
         .collect();
-    assert_eq!(v.iter().filter(|v| **v == Verdict::Forward).count(), 10);
+    assert_eq!(v.iter().filter(|v| v.forwards()).count(), 10);
     assert_eq!(drops(&c, DropReason::UdpFlood), 40);
     // The untrust zone has no profile: its SYNs are not metered.
     for i in 0..500u32 {
@@ -427,7 +434,7 @@ fn other_floods_and_zones() {
             1,
         ];
         let syn = tcp(src, 1024 + i as u16, CLIENT, 22, SYN, x, 0, &[]);
-        assert_eq!(e.process(T0, &syn, 1), Verdict::Forward);
+        assert_eq!(e.process(T0, &syn, 1), Verdict::Forward(0));
     }
     // Non-SYN segments never count as SYNs: they are non-syn drops before metering.
     for i in 0..500u32 {
@@ -443,7 +450,7 @@ fn set_protection_applies_new_limits() {
     let (mut e, _) = engine(PROTECTED);
     let burst = |e: &mut Engine, from: u32, now: u64| {
         (from..from + 400)
-            .filter(|&i| e.process(now, &flood_syn(i), 0) == Verdict::Forward)
+            .filter(|&i| e.process(now, &flood_syn(i), 0) == Verdict::Forward(1))
             .count()
     };
     assert!(burst(&mut e, 0, T0) <= 200);
