@@ -735,12 +735,16 @@ impl Driver {
         if self.burst.is_empty() {
             return;
         }
-        let frames: Vec<&[u8]> = self.burst.iter().map(|(f, _)| f.as_slice()).collect();
         let ports: Vec<u8> = self.burst.iter().map(|(_, p)| *p).collect();
+        let mut frames: Vec<&mut [u8]> = self
+            .burst
+            .iter_mut()
+            .map(|(f, _)| f.as_mut_slice())
+            .collect();
         let mut verdicts = vec![Verdict::Forward(synwall_engine::verdict::NO_PORT); frames.len()];
         let forwarded = self
             .engine
-            .process_burst(self.now, &frames, &ports, &mut verdicts);
+            .process_burst(self.now, &mut frames, &ports, &mut verdicts);
         self.packets += frames.len() as u64;
         let before = self.forwarded;
         for v in &verdicts {

@@ -123,7 +123,8 @@ fn hand_off(frame: &[u8]) {
     HAND_OFF_ENGINES.with(|engines| {
         for (me, (engine, ring)) in engines.borrow_mut().iter_mut().enumerate() {
             let mut verdicts = [Verdict::Forward(synwall_engine::verdict::NO_PORT)];
-            let forwarded = engine.process_burst(1, &[frame], &[0], &mut verdicts);
+            let mut copy = frame.to_vec();
+            let forwarded = engine.process_burst(1, &mut [&mut copy[..]], &[0], &mut verdicts);
             let verdict = verdicts[0];
             // A handed-off packet is not counted as forwarded (the worker would send the burst
             // on whole otherwise).

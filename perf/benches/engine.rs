@@ -65,10 +65,10 @@ fn frames(profile: BulkProfile) -> (Vec<Vec<u8>>, Vec<u8>) {
 }
 
 /// Runs every frame once; returns (packets forwarded, now after the run).
-fn run_all(e: &mut Engine, refs: &[&[u8]], ports: &[u8], mut now: u64) -> (usize, u64) {
+fn run_all(e: &mut Engine, refs: &mut [&mut [u8]], ports: &[u8], mut now: u64) -> (usize, u64) {
     let mut v = [Verdict::Forward(NO_PORT); BURST];
     let mut fwd = 0;
-    for (f, p) in refs.chunks(BURST).zip(ports.chunks(BURST)) {
+    for (f, p) in refs.chunks_mut(BURST).zip(ports.chunks(BURST)) {
         e.process_burst(now, f, p, &mut v[..f.len()]);
         e.clear_emits();
         fwd += v[..f.len()].iter().filter(|v| v.forwards()).count();
@@ -82,11 +82,11 @@ fn bench_established(c: &mut Criterion) {
     g.throughput(Throughput::Elements(BURST as u64));
     let mut profile = BulkProfile::new(100_000, 2, BulkProto::Udp);
     profile.both_directions = true;
-    let (frames, ports) = frames(profile);
-    let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+    let (mut frames, ports) = frames(profile);
+    let mut refs: Vec<&mut [u8]> = frames.iter_mut().map(|f| f.as_mut_slice()).collect();
     let cfg = engine_config(1_000_000);
     let mut e = engine(&cfg, SCENARIO_EPOCH_NS);
-    let (fwd, mut now) = run_all(&mut e, &refs, &ports, SCENARIO_EPOCH_NS);
+    let (fwd, mut now) = run_all(&mut e, &mut refs, &ports, SCENARIO_EPOCH_NS);
     eprintln!(
         "established: {} frames, {fwd} forwarded on creation, {} sessions",
         refs.len(),
@@ -99,7 +99,7 @@ fn bench_established(c: &mut Criterion) {
         b.iter(|| {
             e.process_burst(
                 now,
-                &refs[pos..pos + BURST],
+                &mut refs[pos..pos + BURST],
                 &ports[pos..pos + BURST],
                 &mut v,
             );
@@ -122,11 +122,11 @@ fn bench_cps(c: &mut Criterion) {
     g.throughput(Throughput::Elements(BURST as u64));
     let cfg = engine_config(CPS_FLOWS + 1024);
     for (name, proto) in [("cps/udp", BulkProto::Udp), ("cps/tcp_syn", BulkProto::Tcp)] {
-        let (frames, ports) = frames(BulkProfile::cps(CPS_FLOWS, proto));
-        let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+        let (mut frames, ports) = frames(BulkProfile::cps(CPS_FLOWS, proto));
+        let mut refs: Vec<&mut [u8]> = frames.iter_mut().map(|f| f.as_mut_slice()).collect();
         {
             let mut e = engine(&cfg, SCENARIO_EPOCH_NS);
-            let (fwd, _) = run_all(&mut e, &refs, &ports, SCENARIO_EPOCH_NS);
+            let (fwd, _) = run_all(&mut e, &mut refs, &ports, SCENARIO_EPOCH_NS);
             eprintln!(
                 "{name}: {fwd}/{} forwarded, {} sessions",
                 refs.len(),
@@ -152,7 +152,7 @@ fn bench_cps(c: &mut Criterion) {
                     }
                     e.process_burst(
                         now,
-                        &refs[pos..pos + BURST],
+                        &mut refs[pos..pos + BURST],
                         &ports[pos..pos + BURST],
                         &mut v,
                     );

@@ -50,21 +50,28 @@ impl Burst {
         self.pkts[i]
     }
 
-    /// Calls `f` with the bytes of every packet, in order. The slices are built on the stack for
-    /// the call, only as many as the burst holds (filling all `BURST_MAX` places every burst,
-    /// as an initialised array must be, cost ~15 instructions a packet).
+    /// Calls `f` with the bytes of every packet, in order, writable (the engine rewrites
+    /// forwarded frames in place). The slices are built on the stack for the call, only as
+    /// many as the burst holds (filling all `BURST_MAX` places every burst, as an initialised
+    /// array must be, cost ~15 instructions a packet).
     #[inline(always)]
-    pub fn with_frames<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
-        let mut frames = [MaybeUninit::<&[u8]>::uninit(); BURST_MAX];
+    pub fn with_frames_mut<R>(&mut self, f: impl FnOnce(&mut [&mut [u8]]) -> R) -> R {
+        // SAFETY: an array of `MaybeUninit` needs no initialisation.
+        let mut frames: [MaybeUninit<&mut [u8]>; BURST_MAX] =
+            unsafe { MaybeUninit::uninit().assume_init() };
         for (slot, &m) in frames.iter_mut().zip(&self.pkts[..self.len]) {
-            // SAFETY: slots below len hold valid mbufs owned by this burst; the slices live
-            // only for the call, during which &self forbids changing the burst.
-            slot.write(unsafe { std::slice::from_raw_parts(raw::data_ptr(m), raw::data_len(m)) });
+            // SAFETY: slots below len hold valid mbufs owned by this burst, each its own data
+            // (no two slices overlap); the slices live only for the call, during which &mut
+            // self forbids any other access to the burst.
+            slot.write(unsafe {
+                std::slice::from_raw_parts_mut(raw::data_ptr(m), raw::data_len(m))
+            });
         }
         // SAFETY: the first len places were written just above, and `MaybeUninit<T>` has the
         // layout of `T`.
-        let frames =
-            unsafe { &*(&frames[..self.len] as *const [MaybeUninit<&[u8]>] as *const [&[u8]]) };
+        let frames = unsafe {
+            &mut *(&mut frames[..self.len] as *mut [MaybeUninit<&mut [u8]>] as *mut [&mut [u8]])
+        };
         f(frames)
     }
 

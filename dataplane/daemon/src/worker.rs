@@ -233,7 +233,7 @@ impl Worker {
         // (Never called in pass-through mode: `run.rs` sets up no hand-off then, so only
         // receive bursts arrive, and `run` gives those to `pass_through`.)
         let (engine, verdicts) = (&mut self.engine, &mut self.verdicts);
-        let forwarded = rx.with_frames(|frames| {
+        let forwarded = rx.with_frames_mut(|frames| {
             engine.process_burst(now, frames, &ingress[..n], &mut verdicts[..n])
         });
         // The common case, a receive burst forwarded whole, goes on whole to the port's peer

@@ -207,22 +207,23 @@ impl Frames {
     }
 }
 
-/// Runs every frame once in bursts; returns (forwarded, now after).
-fn run(e: &mut Engine, f: &Frames, mut now: u64) -> (u64, u64) {
+/// Runs every frame once in bursts, in place (the engine may rewrite forwarded frames, as it
+/// may a NIC's buffers); returns (forwarded, now after).
+fn run(e: &mut Engine, f: &mut Frames, mut now: u64) -> (u64, u64) {
     let mut v = [Verdict::Forward(NO_PORT); BURST];
-    let mut refs: [&[u8]; BURST] = [&[]; BURST];
+    let stride = f.stride;
     let mut fwd = 0;
-    let mut i = 0;
-    while i < f.len() {
-        let n = (f.len() - i).min(BURST);
-        for (k, r) in refs.iter_mut().enumerate().take(n) {
-            *r = f.frame(i + k);
+    let bursts = f.bytes.chunks_mut(stride * BURST);
+    for ((store, lens), ports) in bursts.zip(f.lens.chunks(BURST)).zip(f.ports.chunks(BURST)) {
+        let n = lens.len();
+        let mut refs: [&mut [u8]; BURST] = Default::default();
+        for ((r, buf), &len) in refs.iter_mut().zip(store.chunks_mut(stride)).zip(lens) {
+            *r = &mut buf[..len as usize];
         }
-        e.process_burst(now, &refs[..n], &f.ports[i..i + n], &mut v[..n]);
+        e.process_burst(now, &mut refs[..n], ports, &mut v[..n]);
         e.clear_emits();
         fwd += v[..n].iter().filter(|v| v.forwards()).count() as u64;
         now += 1_000;
-        i += n;
     }
     (fwd, now)
 }
@@ -242,9 +243,8 @@ fn main() {
         } else {
             BulkProto::Udp
         };
-        let frames = Frames::new(n, family, proto, args.size);
-        let shuffled = args.shuffle.then(|| frames.shuffled());
-        let timed = shuffled.as_ref().unwrap_or(&frames);
+        let mut frames = Frames::new(n, family, proto, args.size);
+        let mut shuffled = args.shuffle.then(|| frames.shuffled());
         let before = rss_bytes();
         let mut e = Engine::new(
             engine_config(args.capacity.unwrap_or(n).max(n)),
@@ -252,7 +252,7 @@ fn main() {
             Arc::new(RecordRing::new(1024)),
             SCENARIO_EPOCH_NS,
         );
-        let (fwd, mut now) = run(&mut e, &frames, SCENARIO_EPOCH_NS);
+        let (fwd, mut now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
         // The worker's next timer ticks (every 10 ms): among their chores, an index that has
         // grown to its full size gives back the bucket array it grew through, 4 MiB a tick
         // (32 ticks release any table's).
@@ -264,6 +264,7 @@ fn main() {
         assert_eq!(e.active_sessions() as u64, n);
         let start = Instant::now();
         for _ in 0..args.passes {
+            let timed = shuffled.as_mut().unwrap_or(&mut frames);
             let (fwd, t) = run(&mut e, timed, now);
             assert_eq!(fwd, frames.len() as u64);
             now = t;
@@ -306,18 +307,18 @@ fn workers_rate(workers: usize, flows: u64, passes: u32) -> f64 {
                     core_affinity::set_for_current(core);
                 }
                 let share = flows / workers as u64;
-                let frames = Frames::udp(share, IpFamily::V4);
+                let mut frames = Frames::udp(share, IpFamily::V4);
                 let mut e = Engine::new(
                     engine_config(share),
                     CounterBlock::standalone(),
                     Arc::new(RecordRing::new(1024)),
                     SCENARIO_EPOCH_NS,
                 );
-                let (_, mut now) = run(&mut e, &frames, SCENARIO_EPOCH_NS);
+                let (_, mut now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
                 barrier.wait();
                 let start = Instant::now();
                 for _ in 0..passes {
-                    now = run(&mut e, &frames, now).1;
+                    now = run(&mut e, &mut frames, now).1;
                 }
                 (
                     frames.len() as u64 * passes as u64,
@@ -335,14 +336,14 @@ fn workers_rate(workers: usize, flows: u64, passes: u32) -> f64 {
 /// `n` UDP sessions created within a few ms, then time jumps past their timeout: every
 /// `expire` call is timed until the table is empty.
 fn mass_expiry(n: u64) {
-    let frames = Frames::udp(n, IpFamily::V4);
+    let mut frames = Frames::udp(n, IpFamily::V4);
     let mut e = Engine::new(
         engine_config(n),
         CounterBlock::standalone(),
         Arc::new(RecordRing::new(1024)),
         SCENARIO_EPOCH_NS,
     );
-    let (_, now) = run(&mut e, &frames, SCENARIO_EPOCH_NS);
+    let (_, now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
     let mut now = now + 31_000_000_000; // past the 30 s UDP timeout
     let mut calls = Vec::new();
     let all = Instant::now();
@@ -371,14 +372,14 @@ fn mass_expiry(n: u64) {
 /// every step timed (the longest is what one worker loop may take on top of its burst), and
 /// forwarding checked between steps (a packet of a live session still goes through).
 fn operator_walks(n: u64) {
-    let frames = Frames::udp(n, IpFamily::V4);
+    let mut frames = Frames::udp(n, IpFamily::V4);
     let mut e = Engine::new(
         engine_config(n),
         CounterBlock::standalone(),
         Arc::new(RecordRing::new(1024)),
         SCENARIO_EPOCH_NS,
     );
-    let (_, mut now) = run(&mut e, &frames, SCENARIO_EPOCH_NS);
+    let (_, mut now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
     let names = NameTable {
         ports: vec!["ethernet1/1".into(), "ethernet1/2".into()],
         zones: vec!["trust".into(), "untrust".into()],
@@ -440,7 +441,7 @@ fn operator_walks(n: u64) {
     println!("operator walks on {n} sessions (one slice a worker loop):");
     println!("| walk | slices | sessions left | total ms | longest slice us | p99 us |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    let probe = frames.slice(0, 1);
+    let mut probe = frames.slice(0, 1);
     for (name, task) in tasks {
         let mut walk = Walk::new(task);
         let mut slices = Vec::new();
@@ -452,7 +453,7 @@ fn operator_walks(n: u64) {
             // The worker's next burst: forwarding goes on while the walk runs.
             now += 10_000;
             if e.active_sessions() > 0 {
-                let _ = run(&mut e, &probe, now);
+                let _ = run(&mut e, &mut probe, now);
             }
             if done {
                 break;
@@ -475,7 +476,7 @@ fn operator_walks(n: u64) {
         Arc::new(RecordRing::new(1024)),
         SCENARIO_EPOCH_NS,
     );
-    let (_, now) = run(&mut e2, &frames, SCENARIO_EPOCH_NS);
+    let (_, now) = run(&mut e2, &mut frames, SCENARIO_EPOCH_NS);
     let ids: Vec<u64> = (0..1000u32).filter_map(|slot| e2.id_of(slot)).collect();
     let t = Instant::now();
     let found = ids

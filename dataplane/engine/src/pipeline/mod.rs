@@ -143,6 +143,8 @@ pub struct Engine {
     frags: FragTable,
     /// Zone protection meters (flood protection), asked only by `open`.
     protect: Protection,
+    /// `process`'s copy of its frame (the one-packet path of tests and tools).
+    copy: Vec<u8>,
     /// The forwarding step's table: each port's egress, by port index (`NO_PORT` for none;
     /// 256 entries, so a port index needs no bounds check).
     egress: [u8; 256],
@@ -184,6 +186,7 @@ impl Engine {
             sni_capacity: SNI_CAPACITY.min(cfg.capacity as usize) / 2,
             frags: FragTable::new(cfg.fragments),
             egress: egress_table(&cfg.ports),
+            copy: Vec::new(),
             cfg,
         }
     }
@@ -226,20 +229,34 @@ impl Engine {
         now_ns.saturating_sub(now_ms.wrapping_sub(ms) as u64 * 1_000_000)
     }
 
-    /// Processes one packet (a burst of one).
-    pub fn process(&mut self, now_ns: u64, frame: &[u8], ingress: u8) -> Verdict {
+    /// Processes one packet (a burst of one) in place: the engine may rewrite `frame` (the
+    /// forwarding step's rewrites) before it leaves.
+    pub fn process_mut(&mut self, now_ns: u64, frame: &mut [u8], ingress: u8) -> Verdict {
         let mut v = [Verdict::Forward(NO_PORT)];
-        self.process_burst(now_ns, &[frame], &[ingress], &mut v);
+        self.process_burst(now_ns, &mut [frame], &[ingress], &mut v);
         v[0]
+    }
+
+    /// Processes a copy of one packet (tests and tools that keep their frames as they are).
+    /// Off the worker's path: the copy's buffer grows to the largest frame seen.
+    pub fn process(&mut self, now_ns: u64, frame: &[u8], ingress: u8) -> Verdict {
+        let mut copy = std::mem::take(&mut self.copy);
+        copy.clear();
+        copy.extend_from_slice(frame);
+        let v = self.process_mut(now_ns, &mut copy, ingress);
+        self.copy = copy;
+        v
     }
 
     /// Processes a burst: `frames[i]` arrived on port `ingress[i]`; `verdicts[i]` receives its
     /// fate. At most [`MAX_BURST`] packets. Returns how many it forwards ([`Verdict::Forward`]):
-    /// when that is all of them, the caller can send the burst on whole.
+    /// when that is all of them, the caller can send the burst on whole. The frames are the
+    /// caller's buffers (the mbufs' data): a forwarded one leaves as the engine left it, so the
+    /// forwarding step may rewrite it in place (layer 3's MACs and TTL, NAT's addresses).
     pub fn process_burst(
         &mut self,
         now_ns: u64,
-        frames: &[&[u8]],
+        frames: &mut [&mut [u8]],
         ingress: &[u8],
         verdicts: &mut [Verdict],
     ) -> usize {

@@ -90,7 +90,7 @@ impl Engine {
     #[inline(always)]
     pub(super) fn parse_stage<const HAND_OFF: bool>(
         &self,
-        frames: &[&[u8]],
+        frames: &[&mut [u8]],
         parsed: &mut [Parsed],
         staged: &mut [Staged],
     ) -> usize {

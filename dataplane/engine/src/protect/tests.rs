@@ -323,13 +323,13 @@ fn flood_beside_flow(
     seqs: &mut (u32, u32),
 ) -> Vec<Verdict> {
     let total = per_second * seconds;
-    let frames: Vec<Vec<u8>> = (0..total).map(flood_syn).collect();
+    let mut frames: Vec<Vec<u8>> = (0..total).map(flood_syn).collect();
     let mut out = Vec::new();
-    for (b, chunk) in frames.chunks(32).enumerate() {
+    for (b, chunk) in frames.chunks_mut(32).enumerate() {
         let now = start + (b as u64 * 32) * SEC / per_second as u64;
-        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        let mut refs: Vec<&mut [u8]> = chunk.iter_mut().map(Vec::as_mut_slice).collect();
         let mut v = vec![Verdict::Forward(crate::verdict::NO_PORT); refs.len()];
-        e.process_burst(now, &refs, &vec![0; refs.len()], &mut v);
+        e.process_burst(now, &mut refs, &vec![0; v.len()], &mut v);
         out.extend(v);
         transfer(e, now, seqs, 1);
         e.expire(now);
