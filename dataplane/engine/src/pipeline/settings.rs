@@ -33,7 +33,7 @@ pub struct EngineConfig {
     pub protection: ProtectionConfig,
     /// Workers that share flows by software hand-off (the NIC does not send both directions of
     /// a flow to one worker): with more than one, a packet of a flow another worker owns
-    /// ([`owner_worker`]) gets [`Verdict::HandOff`] in the burst's first stage, from the hash
+    /// ([`owner_worker`]) gets [`crate::verdict::Verdict::HandOff`] in the burst's first stage, from the hash
     /// that stage computes anyway. 1: this engine takes every packet it is given.
     pub hand_off_workers: u8,
 }
@@ -85,7 +85,7 @@ impl EngineConfig {
     }
 }
 
-/// The worker of `workers` that owns a flow whose owner hash ([`wire::flow_hash`]) is `hash`.
+/// The worker of `workers` that owns a flow whose owner hash ([`crate::wire::flow_hash`]) is `hash`.
 /// A multiply-shift of hash bits 32-55, which neither the index's home bucket (bits 0-31) nor
 /// its tag (bits 56-63) uses: a worker's flows spread over its whole index and all tags.
 #[inline(always)]
