@@ -2,18 +2,16 @@
 //! writer draining the workers' record rings, and the NIC counters copied into the stats
 //! segment. It never runs on a worker; it may allocate and block briefly.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam::channel::{bounded, Sender};
 use serde_json::json;
-use synwall_engine::api::{Request, Response, SessionFilter, SessionView, MAX_REQUEST_BYTES};
+use synwall_engine::api::{Request, Response, SessionFilter, SessionView};
 use synwall_engine::config::Config;
 use synwall_engine::pipeline::split_session_id;
 use synwall_engine::policy::Policy;
@@ -25,6 +23,14 @@ use synwall_engine::stats::{
 };
 
 use crate::worker::WorkerRequest;
+
+mod log;
+mod show;
+mod socket;
+
+use log::LogWriter;
+pub use socket::bind;
+use socket::{reply, Arrival, Pending, MAX_PENDING, REQUEST_DEADLINE};
 
 /// Static facts about a port, for status output.
 pub struct PortView {
@@ -68,153 +74,6 @@ fn unix_ns() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
-}
-
-/// Appends JSON lines to the traffic log (reopened when logrotate moves it: SIGHUP) and sends
-/// them as RFC 5424 syslog messages over UDP when `logging.syslog.target` is set.
-struct LogWriter {
-    path: Option<PathBuf>,
-    out: Option<BufWriter<File>>,
-    syslog: Option<std::net::UdpSocket>,
-    hostname: String,
-}
-
-/// Facility local0 (16), severity informational (6).
-const SYSLOG_PRI: u32 = 16 * 8 + 6;
-
-impl LogWriter {
-    /// One record as an RFC 5424 message: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID - MSG`.
-    fn send_syslog(&self, json_line: &str, time: &str) -> bool {
-        let Some(sock) = &self.syslog else {
-            return true;
-        };
-        let msg = format!(
-            "<{SYSLOG_PRI}>1 {time} {} synwall {} TRAFFIC - {}",
-            self.hostname,
-            std::process::id(),
-            json_line.trim_end()
-        );
-        sock.send(msg.as_bytes()).is_ok()
-    }
-
-    fn connect_syslog(target: Option<&str>) -> Option<std::net::UdpSocket> {
-        let target = target?;
-        let sock = std::net::UdpSocket::bind(("0.0.0.0", 0)).ok()?;
-        sock.set_nonblocking(true).ok()?;
-        match sock.connect(target) {
-            Ok(()) => Some(sock),
-            Err(e) => {
-                eprintln!("synwall: logging.syslog.target {target}: {e}");
-                None
-            }
-        }
-    }
-}
-
-impl LogWriter {
-    fn open(path: Option<PathBuf>, syslog: Option<&str>) -> Self {
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "-".into());
-        let mut w = LogWriter {
-            path,
-            out: None,
-            syslog: Self::connect_syslog(syslog),
-            hostname,
-        };
-        w.reopen();
-        w
-    }
-
-    fn reopen(&mut self) {
-        self.out = self.path.as_ref().and_then(|p| {
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            match OpenOptions::new().create(true).append(true).open(p) {
-                Ok(f) => Some(BufWriter::new(f)),
-                Err(e) => {
-                    eprintln!("synwall: cannot open traffic log {}: {e}", p.display());
-                    None
-                }
-            }
-        });
-    }
-}
-
-/// Control connections whose request is still arriving, at most this many at once; more are
-/// answered "busy" and closed.
-const MAX_PENDING: usize = 32;
-/// Time a client has to send its whole request, from its connection.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
-/// Time the daemon gives a client to take its reply.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// A control connection whose request line is still arriving. Reads never block the management
-/// loop: a client that connects and says nothing, or drips its request a byte at a time, costs
-/// the loop nothing but one non-blocking read per turn until its deadline.
-struct Pending {
-    stream: UnixStream,
-    buf: Vec<u8>,
-    deadline: Instant,
-}
-
-/// What a pending connection has come to.
-enum Arrival {
-    /// Nothing more yet.
-    Waiting,
-    /// The request line (without its line end).
-    Line(Vec<u8>),
-    /// The client left without sending anything: close, no reply.
-    Gone,
-    /// Refused before parsing (too large, too slow, a read error).
-    Refused(String),
-}
-
-impl Pending {
-    /// Reads what has arrived, without blocking.
-    fn poll(&mut self, now: Instant) -> Arrival {
-        let mut chunk = [0u8; 4096];
-        loop {
-            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
-                if end > MAX_REQUEST_BYTES {
-                    return Arrival::Refused("request too large".into());
-                }
-                self.buf.truncate(end);
-                return Arrival::Line(std::mem::take(&mut self.buf));
-            }
-            if self.buf.len() > MAX_REQUEST_BYTES {
-                return Arrival::Refused("request too large".into());
-            }
-            match (&self.stream).read(&mut chunk) {
-                // The client closed its side: what came is the request (no line end needed).
-                Ok(0) if self.buf.is_empty() => return Arrival::Gone,
-                Ok(0) => return Arrival::Line(std::mem::take(&mut self.buf)),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    return if now >= self.deadline {
-                        Arrival::Refused(format!(
-                            "request timed out: a whole request line must arrive within {} s",
-                            REQUEST_DEADLINE.as_secs()
-                        ))
-                    } else {
-                        Arrival::Waiting
-                    };
-                }
-                Err(e) => return Arrival::Refused(format!("bad request: {e}")),
-            }
-        }
-    }
-}
-
-/// Sends one response line and closes; a client that has gone or does not read is dropped.
-fn reply(stream: &UnixStream, response: &Response) {
-    let mut out = serde_json::to_vec(response).unwrap_or_default();
-    out.push(b'\n');
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_write_timeout(Some(REPLY_TIMEOUT));
-    let _ = (&*stream).write_all(&out);
 }
 
 impl<'a> Mgmt<'a> {
@@ -605,212 +464,8 @@ impl<'a> Mgmt<'a> {
             Err(e) => Response::error(e),
         }
     }
-
-    fn global_counters(&self) -> serde_json::Value {
-        let r = &self.reader;
-        let drops: serde_json::Map<String, serde_json::Value> = DropReason::ALL
-            .iter()
-            .map(|d| {
-                (
-                    d.label().to_string(),
-                    json!(r.sum(WorkerBlock::DROPS + d.index())),
-                )
-            })
-            .collect();
-        let ends: serde_json::Map<String, serde_json::Value> = EndReason::ALL
-            .iter()
-            .map(|e| {
-                (
-                    e.label().to_string(),
-                    json!(r.sum(WorkerBlock::ENDS + e.index())),
-                )
-            })
-            .collect();
-        let mut non_syn = serde_json::Map::new();
-        for flags in 0..=255u8 {
-            let n = r.sum(WorkerBlock::NON_SYN + flags as usize);
-            if n > 0 {
-                let code = flag_letters(flags);
-                let key = if code.is_empty() {
-                    "none".to_string()
-                } else {
-                    code
-                };
-                let prev = non_syn.get(&key).and_then(|v| v.as_u64()).unwrap_or(0);
-                non_syn.insert(key, json!(prev + n));
-            }
-        }
-        json!({
-            "packets": r.sum(WorkerBlock::PACKETS),
-            "sessions_created": r.sum(WorkerBlock::SESSIONS_CREATED),
-            "sessions_active": r.sum(WorkerBlock::SESSIONS_ACTIVE),
-            "session_capacity": self.session_capacity,
-            "drops": drops,
-            "session_end": ends,
-            "tcp_non_syn_drop": non_syn,
-            "tcp_broken_handshakes": r.sum(WorkerBlock::BROKEN_HANDSHAKES),
-            "tcp_out_of_order": r.sum(WorkerBlock::OUT_OF_ORDER),
-            "handoff_sent": r.sum(WorkerBlock::HANDOFF_SENT),
-            "handoff_received": r.sum(WorkerBlock::HANDOFF_RECEIVED),
-            "log_records_written": r.records_written(),
-            "log_records_dropped": r.sum(WorkerBlock::RECORDS_DROPPED) + r.records_write_dropped(),
-            "zone_protection": zone_protection_counters(&summaries(r)),
-        })
-    }
-
-    /// `show zone-protection [zone Z]`: each zone's profile, and per flood its configured rates
-    /// (all workers) and live counters. PAN-OS: `show zone-protection zone Z`.
-    fn zone_protection(&self, only: Option<&str>) -> serde_json::Value {
-        let live = summaries(&self.reader);
-        let zones: Vec<serde_json::Value> = self
-            .running
-            .zones()
-            .into_iter()
-            .filter(|z| only.is_none() || only == Some(*z))
-            .map(|zone| {
-                let profile_name = self
-                    .running
-                    .zone_settings
-                    .get(zone)
-                    .and_then(|s| s.zone_protection_profile.clone());
-                let profile = self.running.zone_protection_of(zone);
-                let floods: Vec<serde_json::Value> = Flood::ALL
-                    .iter()
-                    .filter_map(|&flood| {
-                        let configured = profile.and_then(|p| p.flood.get(flood).0);
-                        let counted = live.iter().find(|m| m.zone == zone && m.flood == flood);
-                        if configured.is_none() && counted.is_none() {
-                            return None;
-                        }
-                        let mut v = json!({ "flood": flood.label() });
-                        if let Some(t) = configured {
-                            v["enable"] = json!(t.enable);
-                            v["action"] = json!(t.action);
-                            v["alarm_rate"] = json!(t.alarm_rate);
-                            v["activate_rate"] = json!(t.activate_rate);
-                            v["maximal_rate"] = json!(t.maximal_rate);
-                        }
-                        if let Some(m) = counted {
-                            v["counters"] = flood_counters(m);
-                        }
-                        Some(v)
-                    })
-                    .collect();
-                json!({ "zone": zone, "zone_protection_profile": profile_name, "floods": floods })
-            })
-            .collect();
-        json!(zones)
-    }
-
-    fn system_status(&self) -> serde_json::Value {
-        let r = &self.reader;
-        let port_list: Vec<_> = self
-            .ports
-            .iter()
-            .zip(self.dpdk_ports)
-            .enumerate()
-            .map(|(i, (v, p))| {
-                let link = p.link();
-                let nic = p.stats();
-                json!({
-                    "name": v.name, "device": v.device, "zone": v.zone, "driver": v.driver,
-                    "rss": v.rss, "link_up": link.up, "speed_mbps": link.speed_mbps,
-                    "rx_packets": r.sum(WorkerBlock::PORT_RX + i),
-                    "rx_bytes": nic.rx_bytes,
-                    "tx_packets": r.sum(WorkerBlock::PORT_TX + i),
-                    "tx_bytes": nic.tx_bytes,
-                    "tx_drops": r.sum(WorkerBlock::PORT_TX_DROPS + i),
-                    "nic_rx_missed": nic.rx_missed, "nic_rx_nombuf": nic.rx_nombuf,
-                    "nic_rx_errors": nic.rx_errors, "nic_tx_errors": nic.tx_errors,
-                })
-            })
-            .collect();
-        let now = unix_ns();
-        let workers: Vec<_> = self
-            .worker_lcores
-            .iter()
-            .enumerate()
-            .map(|(i, lcore)| {
-                json!({
-                    "worker": i, "lcore": lcore,
-                    "packets": r.worker(i, WorkerBlock::PACKETS),
-                    "sessions_active": r.worker(i, WorkerBlock::SESSIONS_ACTIVE),
-                    "longest_loop_ns": r.worker(i, WorkerBlock::LONGEST_LOOP_NS),
-                    "heartbeat_age_ms": now.saturating_sub(r.worker(i, WorkerBlock::HEARTBEAT)) / 1_000_000,
-                })
-            })
-            .collect();
-        json!({
-            "state": "running",
-            "version": env!("CARGO_PKG_VERSION"),
-            "dpdk": self.dpdk_version,
-            "pid": std::process::id(),
-            "uptime_seconds": self.started.elapsed().as_secs(),
-            "config": self.config_path,
-            "sessions": {
-                "active": r.sum(WorkerBlock::SESSIONS_ACTIVE),
-                "created": r.sum(WorkerBlock::SESSIONS_CREATED),
-                "capacity": self.session_capacity,
-            },
-            "workers": workers,
-            "ports": port_list,
-        })
-    }
-}
-
-/// `zone -> flood -> counters`, for `show counter global`.
-fn zone_protection_counters(live: &[FloodSummary]) -> serde_json::Value {
-    let mut zones = serde_json::Map::new();
-    for m in live {
-        let zone = zones
-            .entry(m.zone.clone())
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("an object");
-        zone.insert(m.flood.label().to_string(), flood_counters(m));
-    }
-    serde_json::Value::Object(zones)
-}
-
-/// One meter's counters and state (0/1 flags, so that tables print them as counters).
-fn flood_counters(m: &FloodSummary) -> serde_json::Value {
-    let bit = |b: u64| u64::from(m.state & b != 0);
-    json!({
-        "allowed": m.allowed,
-        "red-drop": m.red_drops,
-        "maximal-drop": m.maximal_drops,
-        "alarms": m.alarms,
-        "activations": m.activations,
-        "rate": m.rate,
-        "alarm": bit(FloodWord::STATE_ALARM),
-        "active": bit(FloodWord::STATE_ACTIVE),
-        "above-maximal": bit(FloodWord::STATE_MAXIMAL),
-    })
 }
 
 fn filter_of(words: &[&str]) -> Result<SessionFilter, String> {
     SessionFilter::parse(&words.iter().map(|w| w.to_string()).collect::<Vec<_>>())
-}
-
-/// Binds the control socket (owner-only permissions), replacing a stale one left by a crash.
-pub fn bind(path: &Path) -> Result<UnixListener, String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("control.socket: cannot create {}: {e}", dir.display()))?;
-    }
-    if UnixStream::connect(path).is_ok() {
-        return Err(format!(
-            "control.socket {} is in use: another synwall runs with this config",
-            path.display()
-        ));
-    }
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)
-        .map_err(|e| format!("control.socket: cannot bind {}: {e}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("control.socket: cannot set permissions: {e}"))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| format!("control.socket: {e}"))?;
-    Ok(listener)
 }
