@@ -224,7 +224,21 @@ impl FlowKey {
 
     /// IANA keyword of the protocol.
     pub fn proto_name(&self) -> &'static str {
-        crate::records::proto_name(self.proto)
+        proto_name(self.proto)
+    }
+}
+
+/// IANA protocol name as the log writes it.
+pub fn proto_name(proto: u8) -> &'static str {
+    match proto {
+        1 => "icmp",
+        6 => "tcp",
+        17 => "udp",
+        58 => "ipv6-icmp",
+        47 => "gre",
+        50 => "esp",
+        132 => "sctp",
+        _ => "other",
     }
 }
 

@@ -128,19 +128,7 @@ pub fn ip_from(bytes: &[u8; 16], family: u8) -> IpAddr {
     }
 }
 
-/// IANA protocol name as the log writes it.
-pub fn proto_name(proto: u8) -> &'static str {
-    match proto {
-        1 => "icmp",
-        6 => "tcp",
-        17 => "udp",
-        58 => "ipv6-icmp",
-        47 => "gre",
-        50 => "esp",
-        132 => "sctp",
-        _ => "other",
-    }
-}
+pub use crate::flow::proto_name;
 
 /// TCP flags as PAN-OS-style letters (S F R P A U E C order: "SA", "FA", "PA", "RA", "A").
 pub fn flag_letters(flags: u8) -> String {
