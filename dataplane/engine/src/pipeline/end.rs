@@ -101,8 +101,11 @@ impl Engine {
         }
         self.wheel.cancel(slot);
         self.snis.remove(&slot);
-        if let Some(key) = self.table.remove(slot) {
+        if let Some((key, second)) = self.table.remove_keys(slot) {
             self.keys.release(&key);
+            if let Some(second) = second {
+                self.keys.release(&second);
+            }
         }
     }
 

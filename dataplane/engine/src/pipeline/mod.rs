@@ -166,8 +166,12 @@ impl Engine {
         protect.publish(&counters, cfg.policy.zones().len());
         Engine {
             protect,
-            table: SessionTable::new(cfg.capacity, stored_hash),
-            keys: AddressStore::new(cfg.capacity),
+            table: if cfg.second_keys {
+                SessionTable::with_second_keys(cfg.capacity, stored_hash)
+            } else {
+                SessionTable::new(cfg.capacity, stored_hash)
+            },
+            keys: AddressStore::new(cfg.capacity * (1 + cfg.second_keys as u32)),
             wheel: TimerWheel::new(cfg.capacity, TICK_NS, now_ns),
             counters,
             records,

@@ -36,6 +36,10 @@ pub struct EngineConfig {
     /// ([`owner_worker`]) gets [`crate::verdict::Verdict::HandOff`] in the burst's first stage, from the hash
     /// that stage computes anyway. 1: this engine takes every packet it is given.
     pub hand_off_workers: u8,
+    /// Whether sessions may have a second key (their reply flow not the mirror of their
+    /// first: NAT). The table's index and the IPv6 address store are then sized for two keys a
+    /// session; without, a second key costs nothing.
+    pub second_keys: bool,
 }
 
 impl EngineConfig {
@@ -81,6 +85,7 @@ impl EngineConfig {
             policy,
             fragments: crate::frag::capacity_for(share),
             hand_off_workers: 1,
+            second_keys: false,
         }
     }
 }

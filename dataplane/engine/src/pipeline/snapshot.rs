@@ -21,6 +21,9 @@ pub struct SessionSnapshot {
     /// The flow key in the table's (canonical) orientation; `session.flags` says which end is
     /// the client.
     pub key: FlowKey,
+    /// The session's second key (canonical), when its reply flow does not mirror its first
+    /// (NAT); `None` for a plain session.
+    pub second_key: Option<FlowKey>,
     pub session: Session,
     /// Milliseconds since its last packet, and since its start, when it was taken.
     pub idle_ms: u32,
@@ -36,6 +39,8 @@ pub struct SessionSnapshot {
 pub enum InstallError {
     /// The table is full (`resources-unavailable` for a packet).
     TableFull,
+    /// The session has a second key and this engine's table keeps none (no NAT here).
+    NoSecondKeys,
 }
 
 impl Engine {
@@ -54,6 +59,7 @@ impl Engine {
         Some(SessionSnapshot {
             id: session_id(self.cfg.worker, slot, handle.generation),
             key: self.flow_key(slot),
+            second_key: self.table.second_key(slot).map(|k| self.keys.flow_key(k)),
             session: s,
             idle_ms: now_ms.wrapping_sub(s.last_seen_ms),
             age_ms: now_ms.wrapping_sub(s.start_ms),
@@ -73,6 +79,9 @@ impl Engine {
         let mut session = snap.session;
         session.last_seen_ms = now_ms.wrapping_sub(snap.idle_ms);
         session.start_ms = now_ms.wrapping_sub(snap.age_ms);
+        if snap.second_key.is_some() && !self.table.has_second_keys() {
+            return Err(InstallError::NoSecondKeys);
+        }
         let slot = match self.find(None, hashed.hash, &probe, &key, false) {
             Some(slot) => {
                 *self.table.value_mut(slot) = session;
@@ -94,6 +103,21 @@ impl Engine {
                 handle.index
             }
         };
+        if let Some(second) = snap
+            .second_key
+            .filter(|_| self.table.second_key(slot).is_none())
+        {
+            // (A table made for second keys has address room for them: `keys` is sized with it.)
+            let hash = second.hashed().hash;
+            match self.keys.store(&second, hash) {
+                Some(stored) if self.table.set_second(slot, hash, stored) => {}
+                Some(stored) => self.keys.release(&stored),
+                None => {
+                    self.end_with(slot, Some(EndReason::ResourcesUnavailable), now_ns);
+                    return Err(InstallError::TableFull);
+                }
+            }
+        }
         self.app_states[slot as usize] = AppState::from_bits(snap.app_state);
         self.snis.remove(&slot);
         if let Some(parts) = snap.sni {

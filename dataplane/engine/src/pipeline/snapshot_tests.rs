@@ -128,3 +128,44 @@ fn installing_a_snapshot_twice_refreshes_the_one_session() {
     assert_eq!(again.session.tcp, snap.session.tcp);
     assert_eq!((again.idle_ms, again.age_ms, again.key), (0, 0, snap.key));
 }
+
+/// A session with a second key (as NAT will give one) carries it into an engine whose table
+/// keeps second keys, where a packet of that flow finds it; an engine without refuses it.
+#[test]
+fn a_second_key_travels_with_its_session() {
+    let two_keys = |cfg: &mut crate::pipeline::EngineConfig| {
+        cfg.capacity = 16;
+        cfg.second_keys = true;
+    };
+    let (mut a, _) = test_engine(CONFIG, T0, two_keys);
+    assert_eq!(pass(&mut a, T0, seg(true, SYN, 7, 0, b"")), across(true));
+    let slot = a.sessions().live_slots().next().unwrap();
+    // The reply flow as a NAT would see it: from the server's inside address.
+    let inside = crate::flow::FlowKey::from_ips(
+        "10.9.9.9".parse().unwrap(),
+        "10.8.0.1".parse().unwrap(),
+        80,
+        40_000,
+        crate::flow::PROTO_TCP,
+    );
+    let canonical = inside.oriented(inside.hashed().reversed);
+    let hash = canonical.hashed().hash;
+    let stored = a.keys.store(&canonical, hash).unwrap();
+    assert!(a.table.set_second(slot, hash, stored));
+    let snap = a.snapshot(slot, T0).unwrap();
+    assert_eq!(snap.second_key, Some(canonical));
+
+    let (mut b, _) = test_engine(CONFIG, T0, two_keys);
+    let at = b.install(&snap, T0).unwrap();
+    let probe = crate::stored_key::StoredKey::probe(&canonical, false, hash);
+    let found = b.table.lookup_keyed(None, hash, |k| *k == probe);
+    assert_eq!(found, Some((at, crate::table::KeyKind::Second)));
+    assert_eq!(b.clear_all(EndReason::Unknown, T0), 1);
+    assert_eq!(b.table.lookup_keyed(None, hash, |k| *k == probe), None);
+
+    let mut plain = engine(16);
+    assert_eq!(
+        plain.install(&snap, T0),
+        Err(crate::pipeline::InstallError::NoSecondKeys)
+    );
+}

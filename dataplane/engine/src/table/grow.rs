@@ -121,6 +121,11 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         };
         let old = &mut old[..self.old_len];
         let index = &mut self.buckets[..];
+        let keys = Rehash {
+            entries: &self.entries,
+            second: self.second.as_deref(),
+            hash_fn: self.hash_fn,
+        };
         let end = (self.swept + budget).min(old.len());
         let mut n = self.swept;
         while n < end {
@@ -136,9 +141,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             for k in 0..batch {
                 let b = std::mem::replace(&mut old[at(k)], EMPTY);
                 if b != EMPTY {
-                    let slot = ((b & SLOT_MASK) - 1) as usize;
-                    let hash = (self.hash_fn)(&self.entries[slot].key);
-                    place_in(index, hash, b);
+                    place_in(index, keys.hash_of(b), b);
                 }
             }
             n += batch;

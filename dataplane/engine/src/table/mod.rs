@@ -8,9 +8,10 @@
 //!
 //! ## The index
 //! It grows with the live sessions up to the size below, in bounded steps (see
-//! [`SessionTable`]). Each bucket is a `u32`: the slot number plus one in the low 24 bits (0 = empty) and an 8-bit
-//! tag from the top of the hash in the high 8 bits, so a probe compares a key (a cache miss into
-//! the slab) only when the tag matches (a false match once in 256 probes). Buckets number
+//! [`SessionTable`]). Each bucket is a `u32`: the slot number plus one in the low 24 bits (0 =
+//! empty), the second-key bit (below), and a 7-bit tag from the top of the hash in the high 7
+//! bits, so a probe compares a key (a cache miss into the slab) only when the tag matches (a
+//! false match once in 128 probes). Buckets number
 //! `capacity * 4 / 3` (the index is at most 3/4 full), rounded to a cache line of 16 buckets: about
 //! 5.3 bytes a session. (At 7/8, 4.6 bytes, a full table's clusters were long enough that the
 //! back-shift of a mass expiry spent 40 % of its time rehashing neighbours.) The home bucket is `hash_lo32 * buckets >> 32` (no power-of-two
@@ -22,6 +23,17 @@
 //! (hashbrown, which this replaces, keeps tombstones and rehashes; to keep that rehash in place it
 //! had to be sized at 2x, ~21 bytes a session at 1M). The shift recomputes the hash of each entry
 //! it considers moving: removal is rarer than lookup and happens off the per-packet path.
+//!
+//! ## Two keys a session
+//! A session may be found by a second key as well as its first: a NATed session's reply flow
+//! (s2c) does not mirror its original flow (c2s), so each has its own bucket, pointing at the
+//! same slot (VPP sfdp's primary and secondary keys; grout's and conntrack's forward and
+//! reverse tuples). A plain session's reply is its key reversed, which the symmetric hash and
+//! canonical key already find: it has no second key and costs no second bucket. Second keys
+//! live beside the slab, only in a table made for them ([`SessionTable::with_second_keys`],
+//! whose index is sized for two keys a session); their buckets carry the second-key bit, which
+//! is part of the tag a walk compares, so a lookup by first keys (the established packet's
+//! path) never stops at one, and a table without second keys pays nothing for them.
 //!
 //! ## Handles
 //! Slots carry a 16-bit generation beside the key (in what would be the entry's padding): even
@@ -59,6 +71,10 @@ pub const MAX_CAPACITY: u32 = (1 << 24) - 2;
 
 const SLOT_BITS: u32 = 24;
 const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+/// Set in the bucket of a session's second key: compared with the tag.
+const SECOND: u32 = 1 << SLOT_BITS;
+/// The tag's bits of a bucket.
+const TAG_MASK: u32 = !(SLOT_MASK | SECOND);
 const EMPTY: u32 = 0;
 /// Buckets per 64-byte cache line.
 const LINE_BUCKETS: usize = 16;
@@ -166,11 +182,45 @@ pub struct SessionTable<K: Copy, V: Copy> {
     /// The key's hash, for deletion's back-shift and the index's growth (the index stores no
     /// hashes). Only its low 32 bits are used (they pick the home bucket).
     hash_fn: fn(&K) -> u64,
+    /// Each slot's second key (`K::free_link(NO_SLOT)` for none), in a table made for them.
+    second: Option<HugeArray<K>>,
+    /// Live sessions that have a second key.
+    seconds: u32,
 }
 
+/// Which of its keys found a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// Its first key (the c2s flow's), which the slab entry holds.
+    First,
+    /// Its second key (a NATed session's s2c flow).
+    Second,
+}
+
+/// The tag of `hash`'s first-key buckets: its top 7 bits, above the second-key bit.
 #[inline(always)]
 fn tag_of(hash: u64) -> u32 {
-    ((hash >> 56) as u32) << SLOT_BITS
+    ((hash >> 57) as u32) << (SLOT_BITS + 1)
+}
+
+/// What the index's maintenance needs to hash a bucket's key again: the slab, the second
+/// keys, and the hash. (Borrowed field by field, beside a writable index.)
+struct Rehash<'a, K: Copy, V: Copy> {
+    entries: &'a [Entry<K, V>],
+    second: Option<&'a [K]>,
+    hash_fn: fn(&K) -> u64,
+}
+
+impl<K: Copy, V: Copy> Rehash<'_, K, V> {
+    /// The hash of the key bucket `b` stands for.
+    #[inline]
+    fn hash_of(&self, b: u32) -> u64 {
+        let slot = ((b & SLOT_MASK) - 1) as usize;
+        match self.second.filter(|_| b & SECOND != 0) {
+            Some(second) => (self.hash_fn)(&second[slot]),
+            None => (self.hash_fn)(&self.entries[slot].key),
+        }
+    }
 }
 
 /// The home bucket of `hash` in an index of `len` buckets.
@@ -222,6 +272,16 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     /// `hash_fn` must agree with the hash the caller passes to `lookup`/`insert` in its low 32
     /// bits.
     pub fn new(capacity: u32, hash_fn: fn(&K) -> u64) -> Self {
+        Self::build(capacity, hash_fn, false)
+    }
+
+    /// A table whose sessions may have a second key ([`Self::set_second`]): its index is sized
+    /// for two keys a session, and the second keys take a key's size a slot beside the slab.
+    pub fn with_second_keys(capacity: u32, hash_fn: fn(&K) -> u64) -> Self {
+        Self::build(capacity, hash_fn, true)
+    }
+
+    fn build(capacity: u32, hash_fn: fn(&K) -> u64, second_keys: bool) -> Self {
         assert!(
             capacity <= MAX_CAPACITY,
             "a session table holds at most {MAX_CAPACITY} sessions (config validation caps it)"
@@ -239,7 +299,8 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         });
         // The arrays take turns: the full size's array holds every other size before it, the
         // other array the rest, the largest of which is the size before the full one.
-        let full_len = index_buckets(capacity);
+        let keys = if second_keys { capacity * 2 } else { capacity };
+        let full_len = index_buckets(keys);
         let (first_len, steps) = first_index_len(full_len);
         let full = HugeArray::new(full_len, |_| EMPTY);
         let (mut buckets, other) = if steps == 0 {
@@ -265,6 +326,23 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             swept: 0,
             full_len,
             hash_fn,
+            second: second_keys
+                .then(|| HugeArray::new(capacity as usize, |_| K::free_link(NO_SLOT))),
+            seconds: 0,
+        }
+    }
+
+    /// Keys in the index: every session's first, and the second keys.
+    fn keys(&self) -> usize {
+        self.len() + self.seconds as usize
+    }
+
+    /// The maintenance's view of the keys (see [`Rehash`]).
+    fn rehash(&self) -> Rehash<'_, K, V> {
+        Rehash {
+            entries: &self.entries,
+            second: self.second.as_deref(),
+            hash_fn: self.hash_fn,
         }
     }
 
@@ -357,18 +435,81 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     }
 
     /// Finds the live slot whose key `matches` (for keys that keep part of themselves outside
-    /// the slab, such as IPv6 addresses). Hot path: no allocation.
+    /// the slab, such as IPv6 addresses), by its first key or its second. Hot path: no
+    /// allocation.
     #[inline]
     pub fn lookup_by(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
-        self.walk(hash, |slot| matches(&self.entries[slot as usize].key))
+        self.lookup_keyed(None, hash, matches).map(|(slot, _)| slot)
     }
 
-    /// The probe sequence of `hash`: the first slot whose bucket carries the hash's tag and
-    /// that `take` accepts, up to the first empty bucket; in the old index too while the
-    /// index grows.
+    /// [`Self::lookup_from`] that says which key found the session. A table without second
+    /// keys walks its index once, as `lookup_from` does.
+    #[inline]
+    pub fn lookup_keyed(
+        &self,
+        candidate: Option<u32>,
+        hash: u64,
+        matches: impl Fn(&K) -> bool,
+    ) -> Option<(u32, KeyKind)> {
+        if let Some(slot) = candidate {
+            if matches(&self.entries[slot as usize].key) {
+                return Some((slot, KeyKind::First));
+            }
+        }
+        if let Some(slot) = self.walk(hash, |slot| matches(&self.entries[slot as usize].key)) {
+            return Some((slot, KeyKind::First));
+        }
+        let second = self.second.as_ref().filter(|_| self.seconds > 0)?;
+        self.walk_tagged(hash, tag_of(hash) | SECOND, |slot| {
+            matches(&second[slot as usize])
+        })
+        .map(|slot| (slot, KeyKind::Second))
+    }
+
+    /// Whether sessions here may have a second key ([`Self::with_second_keys`]).
+    pub fn has_second_keys(&self) -> bool {
+        self.second.is_some()
+    }
+
+    /// The second key of a live slot, if it has one.
+    pub fn second_key(&self, slot: u32) -> Option<&K> {
+        let key = self.second.as_ref()?.get(slot as usize)?;
+        // A free link is no key a caller uses (`TableKey::free_link`): it marks "none".
+        (self.is_live(slot) && *key != K::free_link(NO_SLOT)).then_some(key)
+    }
+
+    /// Gives the live session in `slot` a second key (`hash` its hash); false if the table has
+    /// no room for second keys, the slot is not live, or it has one already. Off the
+    /// established path (a NAT session's setup).
+    pub fn set_second(&mut self, slot: u32, hash: u64, key: K) -> bool {
+        if self.second.is_none() || !self.is_live(slot) || self.second_key(slot).is_some() {
+            return false;
+        }
+        if let Some(second) = self.second.as_mut() {
+            second[slot as usize] = key;
+        }
+        self.seconds += 1;
+        let len = self.buckets.len();
+        place_in(&mut self.buckets, hash, tag_of(hash) | SECOND | (slot + 1));
+        if self.old_len != 0 {
+            self.move_buckets(MOVE_PER_INSERT);
+        } else if should_grow(self.keys(), len, self.full_len) {
+            self.start_growing();
+        }
+        true
+    }
+
+    /// The probe sequence of `hash`: the first slot whose first-key bucket carries the hash's
+    /// tag and that `take` accepts, up to the first empty bucket; in the old index too while
+    /// the index grows.
     #[inline(always)]
     fn walk(&self, hash: u64, take: impl Fn(u32) -> bool) -> Option<u32> {
-        let tag = tag_of(hash);
+        self.walk_tagged(hash, tag_of(hash), take)
+    }
+
+    /// [`Self::walk`] for the buckets whose tag (and second-key bit) is `tag`.
+    #[inline(always)]
+    fn walk_tagged(&self, hash: u64, tag: u32, take: impl Fn(u32) -> bool) -> Option<u32> {
         let index = self.index();
         if let Some(slot) = walk_in(index, home_in(hash, index.len()), tag, &take) {
             return Some(slot);
@@ -397,7 +538,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         place_in(&mut self.buckets, hash, tag_of(hash) | (slot + 1));
         if self.old_len != 0 {
             self.move_buckets(MOVE_PER_INSERT);
-        } else if should_grow(self.len(), len, self.full_len) {
+        } else if should_grow(self.keys(), len, self.full_len) {
             self.start_growing();
         }
         Ok(SessionHandle {
@@ -407,32 +548,53 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     }
 
     /// Removes the live session in `slot` and returns its key; its value stays readable until
-    /// the slot is reused (the caller usually logs it first), its key does not.
+    /// the slot is reused (the caller usually logs it first), its keys do not.
     pub fn remove(&mut self, slot: u32) -> Option<K> {
+        self.remove_keys(slot).map(|(first, _)| first)
+    }
+
+    /// [`Self::remove`], returning the session's second key too, if it had one.
+    pub fn remove_keys(&mut self, slot: u32) -> Option<(K, Option<K>)> {
         if !self.is_live(slot) {
             return None;
         }
         let s = slot as usize;
         let key = self.entries[s].key;
-        let hash = (self.hash_fn)(&key);
-        let target = slot + 1;
-        let is_slot = |b: u32| b & SLOT_MASK == target;
-        // In the index, or (while it grows) in the old one: whichever the walk finds it in.
-        let len = self.buckets.len();
-        if let Some(i) = Self::position_in(&self.buckets, home_in(hash, len), is_slot) {
-            Self::unlink_bucket(&mut self.buckets, i, &self.entries, self.hash_fn);
-        } else {
-            let (_, start) = self.old_probe(hash).expect("a live slot is indexed");
-            let old = &mut self.other.as_mut().expect("the old index")[..self.old_len];
-            let i = Self::position_in(old, start, is_slot).expect("a live slot is indexed");
-            Self::unlink_bucket(old, i, &self.entries, self.hash_fn);
+        let second = self.second_key(slot).copied();
+        self.unindex((self.hash_fn)(&key), slot + 1);
+        if let Some(second_key) = second {
+            self.unindex((self.hash_fn)(&second_key), SECOND | (slot + 1));
+            if let Some(keys) = self.second.as_mut() {
+                keys[s] = K::free_link(NO_SLOT);
+            }
+            self.seconds -= 1;
         }
         let e = &mut self.entries[s];
         e.generation = e.generation.wrapping_add(1);
         e.key = K::free_link(self.free_head);
         self.free_head = slot;
         self.free_count += 1;
-        Some(key)
+        Some((key, second))
+    }
+
+    /// Takes the bucket `bucket` (slot and second-key bit) out of the index, or (while it
+    /// grows) the old one: whichever the walk for `hash` finds it in.
+    fn unindex(&mut self, hash: u64, bucket: u32) {
+        let is_it = |b: u32| b & !TAG_MASK == bucket;
+        let len = self.buckets.len();
+        let keys = Rehash {
+            entries: &self.entries,
+            second: self.second.as_deref(),
+            hash_fn: self.hash_fn,
+        };
+        if let Some(i) = Self::position_in(&self.buckets, home_in(hash, len), is_it) {
+            Self::unlink_bucket(&mut self.buckets, i, &keys);
+        } else {
+            let (_, start) = self.old_probe(hash).expect("a live slot is indexed");
+            let old = &mut self.other.as_mut().expect("the old index")[..self.old_len];
+            let i = Self::position_in(old, start, is_it).expect("a live slot is indexed");
+            Self::unlink_bucket(old, i, &keys);
+        }
     }
 
     /// The bucket from `start` on, up to the first empty one, that `is` accepts.
@@ -454,12 +616,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     /// sequence passes through it, so every entry stays reachable from its home without
     /// tombstones. (In an old index being swept, the shift stops at the empty bucket the sweep
     /// began after, and moves entries only into buckets the sweep has not reached.)
-    fn unlink_bucket(
-        index: &mut [u32],
-        mut hole: usize,
-        entries: &[Entry<K, V>],
-        hash_fn: fn(&K) -> u64,
-    ) {
+    fn unlink_bucket(index: &mut [u32], mut hole: usize, keys: &Rehash<'_, K, V>) {
         let n = index.len();
         let mut j = next_in(hole, n);
         loop {
@@ -467,8 +624,7 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
             if b == EMPTY {
                 break;
             }
-            let slot = ((b & SLOT_MASK) - 1) as usize;
-            let home = home_in(hash_fn(&entries[slot].key), n);
+            let home = home_in(keys.hash_of(b), n);
             // Distances along the probe direction (wrapping): the entry at `j` may move to the
             // hole if its home is not strictly between the hole and `j`.
             let dist_home = (j + n - home) % n;

@@ -232,3 +232,74 @@ fn index_size() {
     let b = index_buckets(1_000_000);
     assert!((1_333_334..1_333_334 + 16).contains(&b), "{b}");
 }
+
+/// The second key of session `k` (keys of first keys are small: these never collide).
+fn second_of(k: u64) -> u64 {
+    k | 1 << 40
+}
+
+/// Sessions with and without second keys come and go while the index grows: each is found by
+/// either of its keys and told which, a first-key lookup never takes a second key's bucket,
+/// and the index stays exact (both buckets of a session leave with it).
+#[test]
+fn sessions_with_second_keys_are_found_by_either_key_as_they_come_and_go() {
+    for hash in [h as fn(&u64) -> u64, clustered] {
+        let cap = 1200u32;
+        let mut t: SessionTable<u64, u32> = SessionTable::with_second_keys(cap, hash);
+        let mut live: Vec<(u64, u32, bool)> = Vec::new();
+        let mut rng = crate::test_rng::XorShift(11);
+        for step in 0..12_000u64 {
+            let x = rng.next();
+            if live.len() < cap as usize && (x % 5 < 3 || live.is_empty()) {
+                let slot = t.insert(hash(&step), step, 0).unwrap().index;
+                // Two sessions in three get a second key (a NATed flow's reply).
+                let two = step % 3 != 0;
+                if two {
+                    assert!(t.set_second(slot, hash(&second_of(step)), second_of(step)));
+                    assert!(!t.set_second(slot, 0, 0), "one second key a session");
+                }
+                live.push((step, slot, two));
+            } else {
+                let (k, slot, two) = live.swap_remove((x as usize / 5) % live.len());
+                let second = two.then(|| second_of(k));
+                assert_eq!(t.remove_keys(slot), Some((k, second)));
+                assert_eq!(t.lookup_keyed(None, hash(&k), |&c| c == k), None);
+                if let Some(s) = second {
+                    assert_eq!(t.lookup_keyed(None, hash(&s), |&c| c == s), None);
+                }
+            }
+            if x.is_multiple_of(53) {
+                t.maintain();
+            }
+            if step % 101 == 0 {
+                t.check_index().unwrap();
+                for &(k, slot, two) in &live {
+                    let first = t.lookup_keyed(None, hash(&k), |&c| c == k);
+                    assert_eq!(first, Some((slot, KeyKind::First)));
+                    let s = second_of(k);
+                    let found = t.lookup_keyed(None, hash(&s), |&c| c == s);
+                    assert_eq!(found, two.then_some((slot, KeyKind::Second)));
+                    assert_eq!(t.lookup_by(hash(&s), |&c| c == s), two.then_some(slot));
+                    // The candidate path (stage 2's likely slot) is for first keys only.
+                    assert_eq!(t.lookup_from(Some(slot), hash(&k), |&c| c == k), Some(slot));
+                }
+            }
+        }
+        t.check_index().unwrap();
+    }
+}
+
+#[test]
+fn a_table_without_room_for_second_keys_refuses_them() {
+    let mut t: SessionTable<u64, u32> = SessionTable::new(8, h);
+    let slot = t.insert(h(&1), 1, 0).unwrap().index;
+    assert!(!t.set_second(slot, h(&2), 2));
+    assert_eq!(t.second_key(slot), None);
+    assert_eq!(t.remove_keys(slot), Some((1, None)));
+    let mut t: SessionTable<u64, u32> = SessionTable::with_second_keys(8, h);
+    assert!(!t.set_second(3, h(&2), 2), "not a live slot");
+    assert!(
+        t.index_bytes_per_session() > 8.0,
+        "an index for two keys a session"
+    );
+}
