@@ -20,7 +20,8 @@
 //!   flags (re-exported by [`flow`] and [`tcp`]).
 //! - What leaves the engine: [`stats`] (the shared counters segment), [`records`] (traffic
 //!   log records through a bounded ring), [`api`] (the management socket's types).
-//! - [`config`]: the YAML config, validated; [`capture`]: pcap files.
+//! - [`config`]: the YAML config, validated (the `synwall-config` crate); [`capture`]: pcap
+//!   files.
 //!
 //! # Using an [`pipeline::Engine`], in order
 //! One engine per worker; nothing in it is shared, so nothing locks.
@@ -42,7 +43,6 @@
 pub mod api;
 pub mod appid;
 pub mod capture;
-pub mod config;
 pub mod flow;
 pub mod forge;
 pub mod frag;
@@ -63,3 +63,5 @@ pub mod wire;
 
 // The vocabulary lives in `synwall-types`; these keep its old paths (`crate::reasons`, ...).
 pub use synwall_types::{app, dir, reasons};
+// The YAML config lives in `synwall-config`; `crate::config` stays its path here.
+pub use synwall_config as config;

@@ -16,14 +16,14 @@
 //! Rates are new sessions per second entering the zone (PAN-OS "connections/sec"), with PAN-OS's
 //! defaults and ranges (RED: alarm 0..2,000,000, activate 1..2,000,000, maximal 1..2,000,000,
 //! activate at most maximal). A flood block that is written is enabled unless `enable: false`.
-//! The engine's side is `crate::protect`.
+//! The engine's side is `synwall_engine::protect`.
 
 use serde::{Deserialize, Serialize};
 
 use super::error::{KeyPath, Problems};
 use super::schema::Config;
 use super::validate::check_name;
-use crate::reasons::Flood;
+use synwall_types::reasons::Flood;
 
 /// `zone_protection.NAME`: one zone protection profile.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

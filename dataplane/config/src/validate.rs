@@ -163,7 +163,7 @@ impl Config {
             problems.push(at.key("max_sessions"), "at least 1 session is needed");
         }
         let workers = self.dataplane.workers.len().max(1) as u64;
-        let per_worker = crate::table::MAX_CAPACITY as u64;
+        let per_worker = synwall_types::ids::MAX_TABLE_CAPACITY as u64;
         if self.session.max_sessions / workers > per_worker {
             problems.push(
                 at.key("max_sessions"),

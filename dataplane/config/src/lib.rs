@@ -18,6 +18,9 @@ mod protection;
 mod schema;
 mod validate;
 
+#[cfg(any(test, feature = "testgen"))]
+#[doc(hidden)]
+pub mod testgen;
 #[cfg(test)]
 mod tests;
 
