@@ -14,6 +14,7 @@ mod eal;
 mod error;
 mod locate;
 mod net;
+mod path;
 mod protection;
 mod schema;
 mod validate;
@@ -25,9 +26,10 @@ pub mod testgen;
 mod tests;
 
 pub use eal::{eal_lcores, EalLcores};
-pub use error::{ConfigError, ConfigErrors, KeyPath, Problems, Segment};
+pub use error::{ConfigError, ConfigErrors, Problems};
 pub use locate::line_of;
 pub use net::{AddrLiteral, AddrRange, AddressSet, Family, PortRange, Prefix};
+pub use path::{KeyPath, Segment};
 pub use protection::{
     FloodAction, FloodProtection, FloodThresholds, ZoneProtection, ZoneSettings,
     DEFAULT_ACTIVATE_RATE, DEFAULT_ALARM_RATE, DEFAULT_MAXIMAL_RATE, MAX_FLOOD_RATE,
@@ -48,7 +50,7 @@ impl Config {
     /// with its key path and line; a syntax or type error stops parsing and is reported alone.
     pub fn from_yaml_str(text: &str) -> Result<Config, ConfigErrors> {
         let config: Config = serde_yaml::from_str(text)
-            .map_err(|err| ConfigErrors(vec![locate::from_serde_error(&err, text)]))?;
+            .map_err(|err| ConfigErrors(vec![error::from_serde_error(&err, text)]))?;
         let mut problems = Problems::default();
         config.check(&mut problems);
         if problems.is_empty() {

@@ -20,7 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{KeyPath, Problems};
+use super::error::Problems;
+use super::path::KeyPath;
 use super::schema::Config;
 use super::validate::check_name;
 use synwall_types::reasons::Flood;

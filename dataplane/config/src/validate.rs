@@ -12,8 +12,9 @@
 use std::net::IpAddr;
 
 use super::eal::eal_lcores;
-use super::error::{KeyPath, Problems};
+use super::error::Problems;
 use super::net::{AddrLiteral, PortRange};
+use super::path::KeyPath;
 use super::schema::{Config, Rule, Timeouts, ANY, APPLICATION_DEFAULT, MAX_BURST};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
