@@ -109,6 +109,16 @@ impl Config {
         zones.into_iter().collect()
     }
 
+    /// The zone protection profile of zone `zone`, if it names one that exists.
+    pub fn zone_protection_of(&self, zone: &str) -> Option<&ZoneProtection> {
+        let name = self
+            .zone_settings
+            .get(zone)?
+            .zone_protection_profile
+            .as_ref()?;
+        self.zone_protection.get(name)
+    }
+
     /// The port called `name`.
     pub fn port(&self, name: &str) -> Option<&Port> {
         self.dataplane.ports.iter().find(|p| p.name == name)

@@ -9,6 +9,8 @@
 //! `fragment` (ours, not PAN-OS's) is 1..60: no host waits longer for the rest of a datagram
 //! (RFC 8200 4.5 gives up after 60 s, Linux after 30), so a longer wait would serve nothing.
 
+mod protection;
+
 use std::net::IpAddr;
 
 use super::eal::eal_lcores;
