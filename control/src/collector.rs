@@ -10,13 +10,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, MetricFamily, MetricType};
-use synwall_engine::app::APP_NAMES;
 use synwall_engine::protect::summaries;
-use synwall_engine::reasons::{DropReason, EndReason};
-use synwall_engine::records::flag_letters;
 use synwall_engine::stats::{
     FloodWord, NicCounter, SegmentReader, WorkerBlock, LOOP_BUCKETS, MAX_APPS,
 };
+use synwall_types::app::APP_NAMES;
+use synwall_types::reasons::{DropReason, EndReason};
+use synwall_types::tcp::flag_code;
 
 use crate::source::{health, Health, Source};
 
@@ -455,9 +455,9 @@ fn non_syn(r: &SegmentReader<'_>) -> Vec<proto::Metric> {
     for flags in 0..=255u8 {
         let v = r.sum(WorkerBlock::NON_SYN + flags as usize);
         if v > 0 {
-            let code = match flag_letters(flags) {
+            let code = match flag_code(flags) {
                 s if s.is_empty() => "none".to_string(),
-                s => s,
+                s => s.to_string(),
             };
             *by_code.entry(code).or_default() += v;
         }
@@ -575,7 +575,7 @@ mod tests {
         .unwrap();
         w.set_state(STATE_RUNNING);
         // Zone protection: SYN metered in zone 0 ("trust") by both workers.
-        use synwall_engine::reasons::Flood;
+        use synwall_types::reasons::Flood;
         let syn = WorkerBlock::flood(0, Flood::Syn).unwrap();
         for (wk, allowed, red, max, rate, state) in [
             (w.worker(0), 100, 20, 30, 400, FloodWord::STATE_ALARM),

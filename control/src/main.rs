@@ -16,7 +16,7 @@ use clap::Parser;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, Registry, TextEncoder};
-use synwall_engine::config::Config;
+use synwall_config::Config;
 
 use collector::SegmentCollector;
 use http::Reply;

@@ -10,10 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-pub const PROTO_ICMP: u8 = 1;
-pub const PROTO_TCP: u8 = 6;
-pub const PROTO_UDP: u8 = 17;
-pub const PROTO_ICMPV6: u8 = 58;
+pub use synwall_types::proto::{proto_name, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 
 /// A flow as seen on the wire: source to destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -225,20 +222,6 @@ impl FlowKey {
     /// IANA keyword of the protocol.
     pub fn proto_name(&self) -> &'static str {
         proto_name(self.proto)
-    }
-}
-
-/// IANA protocol name as the log writes it.
-pub fn proto_name(proto: u8) -> &'static str {
-    match proto {
-        1 => "icmp",
-        6 => "tcp",
-        17 => "udp",
-        58 => "ipv6-icmp",
-        47 => "gre",
-        50 => "esp",
-        132 => "sctp",
-        _ => "other",
     }
 }
 

@@ -14,11 +14,14 @@
 //!   [`policy`] (zones and rules, compiled), [`protect`] (zone flood protection), [`frag`]
 //!   (later fragments follow the first), [`timer`] (the aging wheel), [`forge`] (resets and
 //!   ICMP errors the engine sends).
-//! - Its vocabulary: [`verdict`] (what happens to a packet), [`reasons`] (drop, end and
-//!   action names, one list for counters, logs and metrics), [`dir`] (which way a packet goes).
+//! - Its vocabulary: [`verdict`] (what happens to a packet), and from the `synwall-types`
+//!   crate [`reasons`] (drop, end and action names, one list for counters, logs and metrics),
+//!   [`dir`] (which way a packet goes), [`app`] (application ids), protocol numbers and TCP
+//!   flags (re-exported by [`flow`] and [`tcp`]).
 //! - What leaves the engine: [`stats`] (the shared counters segment), [`records`] (traffic
 //!   log records through a bounded ring), [`api`] (the management socket's types).
-//! - [`config`]: the YAML config, validated; [`capture`]: pcap files.
+//! - [`config`]: the YAML config, validated (the `synwall-config` crate); [`capture`]: pcap
+//!   files.
 //!
 //! # Using an [`pipeline::Engine`], in order
 //! One engine per worker; nothing in it is shared, so nothing locks.
@@ -38,18 +41,14 @@
 //! `process(now, frame, port)` is a burst of one over a copy of the frame, for tests and tools.
 
 pub mod api;
-pub mod app;
 pub mod appid;
 pub mod capture;
-pub mod config;
-pub mod dir;
 pub mod flow;
 pub mod forge;
 pub mod frag;
 pub mod pipeline;
 pub mod policy;
 pub mod protect;
-pub mod reasons;
 pub mod records;
 pub mod session;
 pub mod stats;
@@ -61,3 +60,8 @@ pub(crate) mod test_rng;
 pub mod timer;
 pub mod verdict;
 pub mod wire;
+
+// The vocabulary lives in `synwall-types`; these keep its old paths (`crate::reasons`, ...).
+pub use synwall_types::{app, dir, reasons};
+// The YAML config lives in `synwall-config`; `crate::config` stays its path here.
+pub use synwall_config as config;

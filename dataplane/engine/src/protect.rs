@@ -335,12 +335,6 @@ pub struct FloodSummary {
     pub state: u64,
 }
 
-impl serde::Serialize for Flood {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.label())
-    }
-}
-
 /// Every (zone, flood) some worker meters or has counted, from a stats segment.
 pub fn summaries(r: &SegmentReader<'_>) -> Vec<FloodSummary> {
     let mut out = Vec::new();

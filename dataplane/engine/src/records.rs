@@ -13,6 +13,11 @@ use crossbeam::queue::ArrayQueue;
 
 use crate::reasons::{Action, DropReason, EndReason};
 
+/// "No rule / no app" marker for the u16 name ids.
+pub use synwall_types::ids::NONE_ID;
+/// IANA protocol name as the log writes it.
+pub use synwall_types::proto::proto_name;
+
 /// Record kinds (`subtype` in the log).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[repr(u8)]
@@ -34,9 +39,6 @@ impl Subtype {
         }
     }
 }
-
-/// "No rule / no app" marker for the u16 name ids.
-pub const NONE_ID: u16 = u16::MAX;
 
 /// One traffic-log record, in binary form. `sent` is client to server.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -128,11 +130,9 @@ pub fn ip_from(bytes: &[u8; 16], family: u8) -> IpAddr {
     }
 }
 
-pub use crate::flow::proto_name;
-
 /// TCP flags as PAN-OS-style letters (S F R P A U E C order: "SA", "FA", "PA", "RA", "A").
 pub fn flag_letters(flags: u8) -> String {
-    crate::wire::flag_code(flags).to_string()
+    synwall_types::tcp::flag_code(flags).to_string()
 }
 
 /// RFC 3339 UTC time with microseconds from unix nanoseconds (civil-from-days, Howard Hinnant).

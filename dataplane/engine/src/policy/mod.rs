@@ -39,6 +39,8 @@
 mod bitset;
 mod compile;
 #[cfg(test)]
+mod generated_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::config::PortRange;

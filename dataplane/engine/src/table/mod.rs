@@ -67,9 +67,10 @@ pub struct SessionHandle {
 pub struct TableFull;
 
 /// Most slots one table can have: bucket slot numbers are 24 bits (plus one).
-pub const MAX_CAPACITY: u32 = (1 << 24) - 2;
+pub use synwall_types::ids::MAX_TABLE_CAPACITY as MAX_CAPACITY;
 
 const SLOT_BITS: u32 = 24;
+const _: () = assert!(MAX_CAPACITY == (1 << SLOT_BITS) - 2);
 const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 /// Set in the bucket of a session's second key: compared with the tag.
 const SECOND: u32 = 1 << SLOT_BITS;

@@ -3,16 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// TCP header flag bits (RFC 9293 section 3.1, plus ECE/CWR from RFC 3168).
-pub mod flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
-}
+pub use synwall_types::tcp::flags;
 
 /// The fields of one TCP segment that connection tracking reads. The parser fills it from the
 /// header; tests write it literally.

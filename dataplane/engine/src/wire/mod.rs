@@ -19,7 +19,7 @@ mod tests;
 use crate::flow::{FlowHash, FlowKey, V4Flow};
 use crate::reasons::DropReason;
 
-pub use l4::{flag_code, FlagCode};
+pub use synwall_types::tcp::{flag_code, FlagCode};
 
 /// TCP flag bits (the TCP tracker's own constants).
 pub use crate::tcp::flags as tcp_flags;

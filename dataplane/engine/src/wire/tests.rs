@@ -518,18 +518,6 @@ fn every_malformed_reason() {
 }
 
 #[test]
-fn flag_codes() {
-    assert_eq!(&*flag_code(SYN | ACK), "SA");
-    assert_eq!(&*flag_code(FIN | ACK), "FA");
-    assert_eq!(&*flag_code(PSH | ACK), "PA");
-    assert_eq!(&*flag_code(RST | ACK), "RA");
-    assert_eq!(&*flag_code(ACK), "A");
-    assert_eq!(&*flag_code(RST), "R");
-    assert_eq!(&*flag_code(0), "");
-    assert_eq!(flag_code(0xff).len(), 8);
-}
-
-#[test]
 fn no_input_panics() {
     let samples = [
         syn_frame(),

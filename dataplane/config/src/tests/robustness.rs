@@ -1,21 +1,7 @@
 //! Mutated configs: the loader answers, it never panics.
 
 use super::*;
-
-/// xorshift64: deterministic, so a failing case is reproducible from its index.
-pub(super) struct XorShift(pub(super) u64);
-
-impl XorShift {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub(super) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::testgen::XorShift;
 
 /// Truncations, byte flips, and YAML punctuation dropped in at random: the loader must
 /// answer Ok or Err, never panic, and every error it prints must carry a line or be about

@@ -41,7 +41,7 @@ pub const NOT_APPLICABLE: u16 = 5;
 /// Picked up mid-stream (`tcp_reject_non_syn: false`).
 pub const NON_SYN_TCP: u16 = 6;
 
-// Named applications (identified by content in [`crate::appid`]).
+// Named applications (identified by content in the engine's `appid`).
 pub const WEB_BROWSING: u16 = 7;
 pub const SSL: u16 = 8;
 pub const DNS: u16 = 9;

@@ -3,6 +3,8 @@
 //! Each enum is the single source of the label strings used by counters, logs and metrics,
 //! so a reason cannot be counted under one name and exported under another.
 
+use crate::proto::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+
 macro_rules! labelled_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $label:literal,)+ }) => {
         $(#[$meta])*
@@ -140,12 +142,19 @@ impl Flood {
     #[inline(always)]
     pub const fn of_proto(proto: u8) -> Flood {
         match proto {
-            6 => Flood::Syn,
-            17 => Flood::Udp,
-            1 => Flood::Icmp,
-            58 => Flood::Icmpv6,
+            PROTO_TCP => Flood::Syn,
+            PROTO_UDP => Flood::Udp,
+            PROTO_ICMP => Flood::Icmp,
+            PROTO_ICMPV6 => Flood::Icmpv6,
             _ => Flood::OtherIp,
         }
+    }
+}
+
+/// A flood serializes as its label (`show zone-protection`, the exporter's report).
+impl serde::Serialize for Flood {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
     }
 }
 

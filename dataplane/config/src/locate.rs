@@ -14,7 +14,7 @@
 //! a sequence item, the line is the item's. A path absent from the text (a defaulted value)
 //! falls back to its nearest present ancestor.
 
-use super::error::{ConfigError, KeyPath, Segment};
+use super::path::{KeyPath, Segment};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -223,45 +223,11 @@ impl<'de> Visitor<'de> for KeyProbe<'_> {
     }
 }
 
-/// Turns a serde_yaml error (syntax, type, unknown key, a custom check during
-/// deserialization) into a [`ConfigError`] with path and line.
-///
-/// serde_yaml 0.9 exposes the location but not the path; its message is
-/// `PATH: MESSAGE at line L column C`, with no `PATH: ` at the document root, so the path is
-/// read back from the text. A path never holds a space; a message's first words always do
-/// (`invalid type: ...`, `unknown field ...`), which tells the two apart.
-pub fn from_serde_error(err: &serde_yaml::Error, source: &str) -> ConfigError {
-    let line = err.location().map(|l| l.line());
-    let mut text = err.to_string();
-    if let Some(location) = err.location() {
-        let suffix = format!(" at line {} column {}", location.line(), location.column());
-        if let Some(at) = text.find(&suffix) {
-            // libyaml's own messages go on after the position (", while parsing ..."): keep it.
-            text.replace_range(at..at + suffix.len(), "");
-        }
-    }
-    let (path, message) = match text.split_once(": ") {
-        Some((path, message)) if !path.is_empty() && !path.contains(' ') => {
-            (path.to_owned(), message.to_owned())
-        }
-        _ => (String::new(), text),
-    };
-    let line = duplicate_field(&message)
-        .and_then(|key| line_of_duplicate(source, &KeyPath::parse(&path), key))
-        .or(line)
-        .or_else(|| second_document(source));
-    ConfigError {
-        path,
-        line,
-        message,
-    }
-}
-
 /// The line where a second YAML document starts, for serde_yaml's "more than one document"
 /// error, which carries no position of its own: the probe raises its marker at the root node
 /// of the stream's second document, or the parser fails there (content after the first
 /// document's end with no `---`: "did not find expected <document start>").
-fn second_document(source: &str) -> Option<usize> {
+pub fn line_of_second_document(source: &str) -> Option<usize> {
     // `nth`, never a loop: after a parser error the document iterator yields errors forever.
     let second = serde_yaml::Deserializer::from_str(source).nth(1)?;
     let probe = Probe {
@@ -273,14 +239,6 @@ fn second_document(source: &str) -> Option<usize> {
         .err()
         .and_then(|err| err.location())
         .map(|l| l.line())
-}
-
-/// `X` of serde's "duplicate field `X`".
-fn duplicate_field(message: &str) -> Option<&str> {
-    message
-        .strip_prefix("duplicate field `")?
-        .split_once('`')
-        .map(|(key, _)| key)
 }
 
 #[cfg(test)]
@@ -328,40 +286,5 @@ g: 'quoted'
             Some(2),
             "the root node: line of `a:`"
         );
-    }
-
-    #[test]
-    fn serde_errors_keep_path_and_line() {
-        #[derive(serde::Deserialize, Debug)]
-        #[serde(deny_unknown_fields)]
-        #[allow(dead_code)]
-        struct Inner {
-            n: u32,
-        }
-        #[derive(serde::Deserialize, Debug)]
-        #[allow(dead_code)]
-        struct Outer {
-            list: Vec<Inner>,
-        }
-        let text = "list:\n  - n: 1\n  - n: 2\n    typo: 3\n";
-        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
-        assert_eq!(e.line, Some(4), "{e:?}");
-        assert_eq!(e.path, "list[1]", "{e:?}");
-        assert!(e.message.starts_with("unknown field `typo`"), "{e:?}");
-
-        let text = "list:\n  - n: -1\n";
-        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
-        assert_eq!((e.path.as_str(), e.line), ("list[0].n", Some(2)), "{e:?}");
-        assert!(e.message.starts_with("invalid type: integer `-1`"), "{e:?}");
-
-        let text = "list: [\n";
-        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
-        assert_eq!(e.path, "");
-        assert!(e.line.is_some(), "{e:?}");
-
-        let text = "list:\n  - n: 1\n\n    n: 2\n";
-        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
-        assert_eq!((e.path.as_str(), e.line), ("list[0]", Some(4)), "{e:?}");
-        assert!(e.message.starts_with("duplicate field `n`"), "{e:?}");
     }
 }

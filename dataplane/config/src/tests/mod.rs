@@ -2,7 +2,7 @@
 //! round trips. Beside this file: every validation error with its path and line
 //! (`sections.rs`, `rules.rs`), serde errors and several errors at once (`errors.rs`),
 //! mutated texts that must never panic (`robustness.rs`), and structured random documents
-//! (`generated.rs`).
+//! (`generated.rs`, documents from `crate::testgen`).
 
 mod errors;
 mod generated;
@@ -172,7 +172,7 @@ fn interface_example_parses_with_its_values() {
     assert_eq!(config.session.timeouts, Timeouts::default());
     assert_eq!(config.session.timeouts.to_nanos().tcp_init, 5_000_000_000);
     let rule = &config.rules[0];
-    assert_eq!(rule.action, crate::reasons::Action::Allow);
+    assert_eq!(rule.action, synwall_types::reasons::Action::Allow);
     assert!(rule.log_end && !rule.log_start && rule.connection_tracking && !rule.disabled);
     let web = config.address_set(&rule.destination).unwrap();
     assert!(web.contains("10.1.0.77".parse().unwrap()));
@@ -192,11 +192,11 @@ fn base_and_shipped_configs_parse() {
         ("BASE", BASE),
         (
             "quickstart",
-            include_str!("../../../../../configs/quickstart.yaml"),
+            include_str!("../../../../configs/quickstart.yaml"),
         ),
         (
             "baremetal",
-            include_str!("../../../../../configs/baremetal.yaml"),
+            include_str!("../../../../configs/baremetal.yaml"),
         ),
     ] {
         if let Err(e) = Config::from_yaml_str(text) {

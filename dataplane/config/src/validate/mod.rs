@@ -9,11 +9,14 @@
 //! `fragment` (ours, not PAN-OS's) is 1..60: no host waits longer for the rest of a datagram
 //! (RFC 8200 4.5 gives up after 60 s, Linux after 30), so a longer wait would serve nothing.
 
+mod protection;
+
 use std::net::IpAddr;
 
 use super::eal::eal_lcores;
-use super::error::{KeyPath, Problems};
+use super::error::Problems;
 use super::net::{AddrLiteral, PortRange};
+use super::path::KeyPath;
 use super::schema::{Config, Rule, Timeouts, ANY, APPLICATION_DEFAULT, MAX_BURST};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -163,7 +166,7 @@ impl Config {
             problems.push(at.key("max_sessions"), "at least 1 session is needed");
         }
         let workers = self.dataplane.workers.len().max(1) as u64;
-        let per_worker = crate::table::MAX_CAPACITY as u64;
+        let per_worker = synwall_types::ids::MAX_TABLE_CAPACITY as u64;
         if self.session.max_sessions / workers > per_worker {
             problems.push(
                 at.key("max_sessions"),

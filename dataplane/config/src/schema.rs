@@ -9,7 +9,6 @@
 //! problem rather than stopping at the first.
 
 use super::protection::{ZoneProtection, ZoneSettings};
-use crate::reasons::Action;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,6 +16,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use synwall_types::reasons::Action;
 
 /// The whole file. One file serves both the dataplane and the control process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -179,7 +179,7 @@ pub struct Timeouts {
     pub discard_udp: u64,
     pub discard_default: u64,
     /// How long the first fragment's verdict waits for the datagram's later fragments (not a
-    /// PAN-OS timeout: synwall does not reassemble, see `crate::frag`).
+    /// PAN-OS timeout: synwall does not reassemble, see the engine's `frag`).
     pub fragment: u64,
 }
 

@@ -1,99 +1,11 @@
 //! Config errors: every one names a key path and, when the source text is known, a line.
+//! Validation's problems get their lines from the locator here, and serde_yaml's own errors
+//! are read back into the same shape.
 
 use std::fmt;
 
-/// One step of a key path: a mapping key or a sequence index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// Where a value sits in the document: `rules[2].destination[0]`.
-///
-/// Kept as segments rather than a string so that keys holding dots (`host-10.0.0.1`)
-/// stay unambiguous when the locator walks the YAML.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeyPath(pub Vec<Segment>);
-
-impl KeyPath {
-    pub fn root() -> KeyPath {
-        KeyPath(Vec::new())
-    }
-
-    /// This path extended by a mapping key.
-    pub fn key(&self, key: &str) -> KeyPath {
-        let mut segments = self.0.clone();
-        segments.push(Segment::Key(key.to_owned()));
-        KeyPath(segments)
-    }
-
-    /// This path extended by a sequence index.
-    pub fn index(&self, index: usize) -> KeyPath {
-        let mut segments = self.0.clone();
-        segments.push(Segment::Index(index));
-        KeyPath(segments)
-    }
-
-    /// Builds a path from `"a.b"` style keys, for the fixed sections (`"session.timeouts"`).
-    pub fn keys(dotted: &str) -> KeyPath {
-        KeyPath(
-            dotted
-                .split('.')
-                .filter(|k| !k.is_empty())
-                .map(|k| Segment::Key(k.to_owned()))
-                .collect(),
-        )
-    }
-
-    /// Reads back the spelling of `Display` (and of serde_yaml's error paths). A key holding
-    /// `.` or `[` cannot be told apart from a deeper path; such keys only come out wrong here.
-    pub fn parse(text: &str) -> KeyPath {
-        let mut segments = Vec::new();
-        for part in text.split('.').filter(|p| !p.is_empty()) {
-            let (key, mut indexes) = part
-                .split_once('[')
-                .map_or((part, ""), |(k, rest)| (k, rest));
-            if !key.is_empty() {
-                segments.push(Segment::Key(key.to_owned()));
-            }
-            while let Some((index, rest)) = indexes.split_once(']') {
-                match index.parse() {
-                    Ok(i) => segments.push(Segment::Index(i)),
-                    Err(_) => segments.push(Segment::Key(index.to_owned())),
-                }
-                indexes = rest.strip_prefix('[').unwrap_or(rest);
-            }
-        }
-        KeyPath(segments)
-    }
-
-    pub fn segments(&self) -> &[Segment] {
-        &self.0
-    }
-
-    /// The path without its last segment (the root stays the root).
-    pub fn parent(&self) -> KeyPath {
-        let mut segments = self.0.clone();
-        segments.pop();
-        KeyPath(segments)
-    }
-}
-
-impl fmt::Display for KeyPath {
-    /// The same spelling serde_yaml uses in its own errors: keys joined by `.`, `[i]` for
-    /// indexes.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, segment) in self.0.iter().enumerate() {
-            match segment {
-                Segment::Key(key) if i == 0 => f.write_str(key)?,
-                Segment::Key(key) => write!(f, ".{key}")?,
-                Segment::Index(index) => write!(f, "[{index}]")?,
-            }
-        }
-        Ok(())
-    }
-}
+use super::locate::{line_of, line_of_duplicate, line_of_second_document};
+use super::path::KeyPath;
 
 /// One thing wrong with a config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,7 +90,7 @@ impl Problems {
             .0
             .into_iter()
             .map(|(path, message)| ConfigError {
-                line: super::locate::line_of(source, &path),
+                line: line_of(source, &path),
                 path: path.to_string(),
                 message,
             })
@@ -202,27 +114,51 @@ impl Problems {
     }
 }
 
+/// Turns a serde_yaml error (syntax, type, unknown key, a custom check during
+/// deserialization) into a [`ConfigError`] with path and line.
+///
+/// serde_yaml 0.9 exposes the location but not the path; its message is
+/// `PATH: MESSAGE at line L column C`, with no `PATH: ` at the document root, so the path is
+/// read back from the text. A path never holds a space; a message's first words always do
+/// (`invalid type: ...`, `unknown field ...`), which tells the two apart.
+pub fn from_serde_error(err: &serde_yaml::Error, source: &str) -> ConfigError {
+    let line = err.location().map(|l| l.line());
+    let mut text = err.to_string();
+    if let Some(location) = err.location() {
+        let suffix = format!(" at line {} column {}", location.line(), location.column());
+        if let Some(at) = text.find(&suffix) {
+            // libyaml's own messages go on after the position (", while parsing ..."): keep it.
+            text.replace_range(at..at + suffix.len(), "");
+        }
+    }
+    let (path, message) = match text.split_once(": ") {
+        Some((path, message)) if !path.is_empty() && !path.contains(' ') => {
+            (path.to_owned(), message.to_owned())
+        }
+        _ => (String::new(), text),
+    };
+    let line = duplicate_field(&message)
+        .and_then(|key| line_of_duplicate(source, &KeyPath::parse(&path), key))
+        .or(line)
+        .or_else(|| line_of_second_document(source));
+    ConfigError {
+        path,
+        line,
+        message,
+    }
+}
+
+/// `X` of serde's "duplicate field `X`".
+fn duplicate_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("duplicate field `")?
+        .split_once('`')
+        .map(|(key, _)| key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_spelling_matches_serde_yaml() {
-        let p = KeyPath::root()
-            .key("rules")
-            .index(2)
-            .key("destination")
-            .index(0);
-        assert_eq!(p.to_string(), "rules[2].destination[0]");
-        assert_eq!(
-            KeyPath::keys("session.timeouts").key("tcp").to_string(),
-            "session.timeouts.tcp"
-        );
-        assert_eq!(p.parent().to_string(), "rules[2].destination");
-        assert_eq!(KeyPath::parse("rules[2].destination[0]"), p);
-        assert_eq!(KeyPath::parse("a[1][2].b").to_string(), "a[1][2].b");
-        assert_eq!(KeyPath::parse(""), KeyPath::root());
-    }
 
     #[test]
     fn display_one_error_a_line() {
@@ -242,5 +178,40 @@ mod tests {
             errors.to_string(),
             "line 12: rules[2].destination[0]: unknown address object \"web\"\ncannot read x"
         );
+    }
+
+    #[test]
+    fn serde_errors_keep_path_and_line() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            n: u32,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Outer {
+            list: Vec<Inner>,
+        }
+        let text = "list:\n  - n: 1\n  - n: 2\n    typo: 3\n";
+        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
+        assert_eq!(e.line, Some(4), "{e:?}");
+        assert_eq!(e.path, "list[1]", "{e:?}");
+        assert!(e.message.starts_with("unknown field `typo`"), "{e:?}");
+
+        let text = "list:\n  - n: -1\n";
+        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
+        assert_eq!((e.path.as_str(), e.line), ("list[0].n", Some(2)), "{e:?}");
+        assert!(e.message.starts_with("invalid type: integer `-1`"), "{e:?}");
+
+        let text = "list: [\n";
+        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
+        assert_eq!(e.path, "");
+        assert!(e.line.is_some(), "{e:?}");
+
+        let text = "list:\n  - n: 1\n\n    n: 2\n";
+        let e = from_serde_error(&serde_yaml::from_str::<Outer>(text).unwrap_err(), text);
+        assert_eq!((e.path.as_str(), e.line), ("list[0]", Some(4)), "{e:?}");
+        assert!(e.message.starts_with("duplicate field `n`"), "{e:?}");
     }
 }

@@ -14,17 +14,22 @@ mod eal;
 mod error;
 mod locate;
 mod net;
+mod path;
 mod protection;
 mod schema;
 mod validate;
 
+#[cfg(any(test, feature = "testgen"))]
+#[doc(hidden)]
+pub mod testgen;
 #[cfg(test)]
 mod tests;
 
 pub use eal::{eal_lcores, EalLcores};
-pub use error::{ConfigError, ConfigErrors, KeyPath, Problems, Segment};
+pub use error::{ConfigError, ConfigErrors, Problems};
 pub use locate::line_of;
 pub use net::{AddrLiteral, AddrRange, AddressSet, Family, PortRange, Prefix};
+pub use path::{KeyPath, Segment};
 pub use protection::{
     FloodAction, FloodProtection, FloodThresholds, ZoneProtection, ZoneSettings,
     DEFAULT_ACTIVATE_RATE, DEFAULT_ALARM_RATE, DEFAULT_MAXIMAL_RATE, MAX_FLOOD_RATE,
@@ -45,7 +50,7 @@ impl Config {
     /// with its key path and line; a syntax or type error stops parsing and is reported alone.
     pub fn from_yaml_str(text: &str) -> Result<Config, ConfigErrors> {
         let config: Config = serde_yaml::from_str(text)
-            .map_err(|err| ConfigErrors(vec![locate::from_serde_error(&err, text)]))?;
+            .map_err(|err| ConfigErrors(vec![error::from_serde_error(&err, text)]))?;
         let mut problems = Problems::default();
         config.check(&mut problems);
         if problems.is_empty() {
@@ -102,6 +107,16 @@ impl Config {
             .map(|p| p.zone.as_str())
             .collect();
         zones.into_iter().collect()
+    }
+
+    /// The zone protection profile of zone `zone`, if it names one that exists.
+    pub fn zone_protection_of(&self, zone: &str) -> Option<&ZoneProtection> {
+        let name = self
+            .zone_settings
+            .get(zone)?
+            .zone_protection_profile
+            .as_ref()?;
+        self.zone_protection.get(name)
     }
 
     /// The port called `name`.

@@ -30,12 +30,18 @@ fn profiles_parse_with_pan_os_defaults() {
     let edge = config
         .zone_protection_of("untrust")
         .expect("untrust uses edge");
-    let syn = edge.flood.enabled(crate::reasons::Flood::Syn).unwrap();
+    let syn = edge
+        .flood
+        .enabled(synwall_types::reasons::Flood::Syn)
+        .unwrap();
     assert_eq!(
         (syn.alarm_rate, syn.activate_rate, syn.maximal_rate),
         (500, 1000, 4000)
     );
-    let udp = edge.flood.enabled(crate::reasons::Flood::Udp).unwrap();
+    let udp = edge
+        .flood
+        .enabled(synwall_types::reasons::Flood::Udp)
+        .unwrap();
     assert_eq!(
         (
             udp.enable,
@@ -46,9 +52,19 @@ fn profiles_parse_with_pan_os_defaults() {
         ),
         (true, FloodAction::RandomEarlyDrop, 10_000, 10_000, 50_000)
     );
-    assert!(edge.flood.enabled(crate::reasons::Flood::Icmp).is_none());
-    assert!(edge.flood.get(crate::reasons::Flood::Icmp).0.is_some());
-    assert!(edge.flood.enabled(crate::reasons::Flood::OtherIp).is_none());
+    assert!(edge
+        .flood
+        .enabled(synwall_types::reasons::Flood::Icmp)
+        .is_none());
+    assert!(edge
+        .flood
+        .get(synwall_types::reasons::Flood::Icmp)
+        .0
+        .is_some());
+    assert!(edge
+        .flood
+        .enabled(synwall_types::reasons::Flood::OtherIp)
+        .is_none());
     assert!(config.zone_protection_of("trust").is_none());
     let again = Config::from_yaml_str(&config.to_yaml()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again, config);
