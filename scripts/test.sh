@@ -12,6 +12,10 @@ step "format"
 cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "module graph: no cycles between the modules of a crate (scripts/modcycles.py)"
+for src in dataplane/types/src dataplane/config/src dataplane/engine/src dataplane/daemon/src control/src; do
+  python3 scripts/modcycles.py "$src" --depth 2
+done
 step "unit tests"
 cargo test --workspace --quiet 2>&1 | grep -v "^$"
 step "fuzz: the targets' own tests, then ${FUZZ_SECONDS:=20} s of libFuzzer per target (fuzz/README.md)"
