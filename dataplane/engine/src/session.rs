@@ -126,6 +126,18 @@ impl Session {
         self.flags & flag != 0
     }
 
+    /// The direction within this session of a packet that runs against its stored
+    /// (canonical) key when `reversed` ([`crate::flow::FlowHash::reversed`]): the one place
+    /// where the key's orientation and the client's side meet.
+    #[inline(always)]
+    pub fn dir_of(&self, reversed: bool) -> Dir {
+        if reversed == self.has(session_flags::CLIENT_IS_DST) {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        }
+    }
+
     /// The idle timeout that applies now, in ns.
     #[inline]
     pub fn timeout_ns(&self, t: &TimeoutsNs) -> u64 {

@@ -42,19 +42,16 @@ impl Engine {
     }
 
     /// Sends what a refusing action sends: TCP resets (RFC 793 numbers, so stacks accept them)
-    /// or ICMP unreachables (rate-limited). `p` came in on `ingress` from the client.
-    ///
-    /// `from_client`: whether `p` was sent by the session's client (the first packet always is;
-    /// an app-ID decision may come on a server packet, and then "client" is its receiver).
-    pub(super) fn enforce(
-        &mut self,
-        action: Action,
-        p: &Parsed,
-        frame: &[u8],
-        ingress: u8,
-        now_ns: u64,
-        from_client: bool,
-    ) {
+    /// or ICMP unreachables (rate-limited), for the packet `p` going `dir` in its session (the
+    /// first packet goes client to server; an app-ID decision may come on a server packet, and
+    /// then "client" is its receiver).
+    pub(super) fn enforce(&mut self, action: Action, p: &Parsed, pkt: Packet<'_>, dir: Dir) {
+        let Packet {
+            frame,
+            ingress,
+            now_ns,
+            ..
+        } = pkt;
         let tcp = p.key.proto == PROTO_TCP;
         let (to_client, to_server, icmp) = match (action, tcp) {
             (Action::Deny | Action::ResetBoth, true) => (true, true, None),
@@ -66,7 +63,7 @@ impl Engine {
             }
             _ => (false, false, None),
         };
-        let (to_client, to_server) = if from_client {
+        let (to_client, to_server) = if dir == Dir::ClientToServer {
             (to_client, to_server)
         } else {
             (to_server, to_client)

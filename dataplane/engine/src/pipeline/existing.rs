@@ -8,13 +8,18 @@ impl Engine {
     /// `flow_packet`): a UDP packet's whole work, and a TCP segment's in-order step, are the
     /// few lines here; the full TCP tracker, app-ID and a refused flow's drop are calls.
     /// `parsed` gives the packet's parse result, which only those calls read (stage 3 may have
-    /// it to write yet); `seg` is a TCP packet's segment.
+    /// it to write yet); `seg` is a TCP packet's segment; `reversed`: whether the packet runs
+    /// against its session's stored (canonical) key ([`FlowHash::reversed`]).
+    ///
+    /// The packet comes as its four values, not as a [`Packet`]: on this path a struct cost
+    /// 14 instructions a packet (callgrind, established UDP), its fields stored for the calls
+    /// out of line even when none was made. The calls get one, made where they are.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn existing<'p>(
         &mut self,
         slot: u32,
-        swapped: bool,
+        reversed: bool,
         parsed: impl FnOnce() -> &'p Parsed,
         seg: &Segment,
         frame: &[u8],
@@ -22,27 +27,29 @@ impl Engine {
         now_ns: u64,
         now_ms: u32,
     ) -> Verdict {
+        let pkt = || Packet {
+            frame,
+            ingress,
+            now_ns,
+            now_ms,
+        };
         let session = self.table.value_mut(slot);
         if session.has(sf::DISCARD) {
-            return self.discarded(slot, parsed(), frame, ingress, now_ns);
+            return self.discarded(slot, parsed(), pkt());
         }
-        let dir = if swapped == session.has(sf::CLIENT_IS_DST) {
-            Dir::ClientToServer
-        } else {
-            Dir::ServerToClient
-        };
+        let dir = session.dir_of(reversed);
         // An in-order data or ACK segment of an established connection is the TCP tracker's
         // one step, and then handled as a datagram; any other segment goes through the whole
         // state machine.
         if session.kind == SessionKind::Tcp && !session.tcp.established_step(dir, seg) {
             let p = parsed();
-            return self.existing_tcp(slot, dir, swapped, p, frame, ingress, now_ns, now_ms);
+            return self.existing_tcp(slot, dir, reversed, p, pkt());
         }
         session.count(dir, frame.len(), now_ms);
         if !session.has(sf::APP_DECIDED) {
             let p = parsed();
             if p.payload_len > 0 {
-                return self.identify(slot, dir, p, frame, ingress, now_ns);
+                return self.identify(slot, dir, p, pkt());
             }
         }
         self.forward(ingress)
@@ -51,33 +58,28 @@ impl Engine {
     /// A packet of a refused flow (a discard entry): its retransmissions are dropped fast,
     /// logged once already.
     #[inline(never)]
-    pub(super) fn discarded(
-        &mut self,
-        slot: u32,
-        p: &Parsed,
-        frame: &[u8],
-        ingress: u8,
-        now_ns: u64,
-    ) -> Verdict {
+    pub(super) fn discarded(&mut self, slot: u32, p: &Parsed, pkt: Packet<'_>) -> Verdict {
         let action = Action::ALL[self.table.value(slot).pending_end as usize];
-        self.enforce(action, p, frame, ingress, now_ns, true);
+        self.enforce(action, p, pkt, Dir::ClientToServer);
         Verdict::Drop(DropReason::Policy)
     }
 
     /// A packet of an existing TCP session, going `dir`: the tracker decides.
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn existing_tcp(
         &mut self,
         slot: u32,
         dir: Dir,
-        swapped: bool,
+        reversed: bool,
         p: &Parsed,
-        frame: &[u8],
-        ingress: u8,
-        now_ns: u64,
-        now_ms: u32,
+        pkt: Packet<'_>,
     ) -> Verdict {
+        let Packet {
+            frame,
+            ingress,
+            now_ns,
+            now_ms,
+        } = pkt;
         let len = frame.len();
         let session = self.table.value_mut(slot);
         let verdict = session.tcp.on_segment(dir, &p.segment(), &self.cfg.tcp);
@@ -95,7 +97,7 @@ impl Engine {
         let ended = session.has(sf::ENDED);
         let inspect = !session.has(sf::APP_DECIDED) && p.payload_len > 0;
         match verdict.action {
-            TcpAction::Accept if inspect => self.identify(slot, dir, p, frame, ingress, now_ns),
+            TcpAction::Accept if inspect => self.identify(slot, dir, p, pkt),
             TcpAction::Accept => self.forward(ingress),
             TcpAction::AcceptAndEnd(reason) => {
                 // The entry stays (TIME_WAIT / CLOSE) until its timeout absorbs late segments,
@@ -119,16 +121,7 @@ impl Engine {
                     Some(EndReason::TcpReuse)
                 };
                 self.end_with(slot, reason, now_ns);
-                self.open(
-                    p.key.oriented(swapped),
-                    swapped,
-                    p.key.hash64(),
-                    p,
-                    frame,
-                    ingress,
-                    now_ns,
-                    now_ms,
-                )
+                self.open(p.key.oriented(reversed), reversed, p.key.hash64(), p, pkt)
             }
         }
     }

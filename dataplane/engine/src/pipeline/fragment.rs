@@ -2,20 +2,14 @@
 //! the transport header), and its verdict is kept in the worker's fragment table for the
 //! fragments after it (`crate::frag` says why and how).
 
-use super::{Engine, Staged, Verdict};
+use super::{Engine, Packet, Staged, Verdict};
 use crate::frag::{FragKey, Piece, EXPIRE_BUDGET};
 use crate::wire::Parsed;
 
 impl Engine {
     /// A fragment (`p.frag.is_fragment`).
-    pub(super) fn fragment(
-        &mut self,
-        now_ns: u64,
-        p: &Parsed,
-        st: &Staged,
-        frame: &[u8],
-        ingress: u8,
-    ) -> Verdict {
+    pub(super) fn fragment(&mut self, p: &Parsed, st: &Staged, pkt: Packet<'_>) -> Verdict {
+        let now_ns = pkt.now_ns;
         // Only fragments use the table, so its aging runs here, a bounded batch at a time.
         self.frags.expire(now_ns, EXPIRE_BUDGET);
         let key = FragKey::of(p);
@@ -32,7 +26,7 @@ impl Engine {
             Ok(slot) => slot,
             Err(reason) => return Verdict::Drop(reason),
         };
-        let verdict = self.flow_packet(now_ns, p, st, frame, ingress);
+        let verdict = self.flow_packet(p, st, pkt);
         self.frags.decide(slot, verdict);
         verdict
     }

@@ -14,89 +14,75 @@ impl Engine {
     #[inline(never)]
     pub(super) fn general_packet(
         &mut self,
-        now_ns: u64,
-        now_ms: u32,
         p: &mut Parsed,
         st: &Staged,
-        frame: &[u8],
-        port: u8,
+        pkt: Packet<'_>,
     ) -> Verdict {
         if st.stage == Stage::Common6 {
-            if let Some(slot) = self.candidate_hit6(st, frame, now_ms) {
-                let swapped = st.hashed.reversed;
+            if let Some(slot) = self.candidate_hit6(st, pkt.frame, pkt.now_ms) {
                 let seg = &st.segment;
-                let parsed = deferred(std::slice::from_mut(p), 0, frame);
-                return self.existing(slot, swapped, parsed, seg, frame, port, now_ns, now_ms);
+                let parsed = deferred(std::slice::from_mut(p), 0, pkt.frame);
+                let Packet {
+                    frame,
+                    ingress,
+                    now_ns,
+                    now_ms,
+                } = pkt;
+                let reversed = st.hashed.reversed;
+                return self.existing(slot, reversed, parsed, seg, frame, ingress, now_ns, now_ms);
             }
         }
         if matches!(st.stage, Stage::Common | Stage::Common6) {
-            wire::materialise(frame, p);
+            wire::materialise(pkt.frame, p);
         }
-        self.packet(now_ns, p, st, frame, port)
+        self.packet(p, st, pkt)
     }
 
     /// One parsed packet of the burst.
     #[inline]
-    pub(super) fn packet(
-        &mut self,
-        now_ns: u64,
-        p: &Parsed,
-        st: &Staged,
-        frame: &[u8],
-        ingress: u8,
-    ) -> Verdict {
+    pub(super) fn packet(&mut self, p: &Parsed, st: &Staged, pkt: Packet<'_>) -> Verdict {
         if p.kind == Kind::NonIp {
             // ARP and other non-IP frames cross a virtual wire untouched.
-            return self.forward(ingress);
+            return self.forward(pkt.ingress);
         }
         if p.frag.is_fragment {
             // The first fragment is judged by `flow_packet` like any packet; the ones after it
             // carry no ports and follow its verdict (`fragment.rs`).
-            return self.fragment(now_ns, p, st, frame, ingress);
+            return self.fragment(p, st, pkt);
         }
-        self.flow_packet(now_ns, p, st, frame, ingress)
+        self.flow_packet(p, st, pkt)
     }
 
     /// An IP packet with its transport header (a whole one, or a first fragment).
     #[inline]
-    pub(super) fn flow_packet(
-        &mut self,
-        now_ns: u64,
-        p: &Parsed,
-        st: &Staged,
-        frame: &[u8],
-        ingress: u8,
-    ) -> Verdict {
+    pub(super) fn flow_packet(&mut self, p: &Parsed, st: &Staged, pkt: Packet<'_>) -> Verdict {
         if p.icmp.kind == IcmpKind::Error {
-            return self.icmp_error(p, ingress);
+            return self.icmp_error(p, pkt.ingress);
         }
         if p.key.proto == PROTO_ICMPV6 && is_icmpv6_link_control(p.icmp.icmp_type) {
             // Neighbour discovery and multicast listener messages: link-local control that
             // IPv6 needs on either side of a wire, not sessions.
-            return self.forward(ingress);
+            return self.forward(pkt.ingress);
         }
         // The lookup compares the table key stage 2 built; the canonical copy of the flow key is
         // made only to open a session.
-        let swapped = st.hashed.reversed;
-        let now_ms = self.ms(now_ns);
-        if let Some(slot) = self.find(st.candidate, st.hashed.hash, &st.probe, &p.key, swapped) {
-            if self.timed_out(slot, now_ms) {
-                self.end(slot, EndReason::AgedOut, now_ns);
+        let reversed = st.hashed.reversed;
+        if let Some(slot) = self.find(st.candidate, st.hashed.hash, &st.probe, &p.key, reversed) {
+            if self.timed_out(slot, pkt.now_ms) {
+                self.end(slot, EndReason::AgedOut, pkt.now_ns);
             } else {
                 let seg = &p.segment();
-                return self.existing(slot, swapped, || p, seg, frame, ingress, now_ns, now_ms);
+                let Packet {
+                    frame,
+                    ingress,
+                    now_ns,
+                    now_ms,
+                } = pkt;
+                return self.existing(slot, reversed, || p, seg, frame, ingress, now_ns, now_ms);
             }
         }
-        self.open(
-            p.key.oriented(swapped),
-            swapped,
-            st.hashed.hash,
-            p,
-            frame,
-            ingress,
-            now_ns,
-            now_ms,
-        )
+        let key = p.key.oriented(reversed);
+        self.open(key, reversed, st.hashed.hash, p, pkt)
     }
 
     /// The live slot of `key`'s flow: `probe` is its table key (`StoredKey::probe`), `reversed`
@@ -137,10 +123,10 @@ impl Engine {
     }
 
     /// A TCP packet that may not open a session: "Not a valid SYN packet".
-    pub(super) fn non_syn(&mut self, p: &Parsed, ingress: u8, now_ns: u64) -> Verdict {
+    pub(super) fn non_syn(&mut self, p: &Parsed, pkt: Packet<'_>) -> Verdict {
         self.counters.view().add_non_syn(p.tcp.flags);
-        if self.non_syn_logs.allow(now_ns) {
-            let mut r = self.record_of(&p.key, ingress, now_ns);
+        if self.non_syn_logs.allow(pkt.now_ns) {
+            let mut r = self.record_of(&p.key, pkt.ingress, pkt.now_ns);
             r.subtype = Subtype::Drop;
             r.action = Action::Drop;
             r.drop_reason = Some(DropReason::NonSyn);

@@ -7,15 +7,13 @@ impl Engine {
     /// The app-ID stage: looks at a payload of an undecided session; once it names the
     /// application, a session whose policy decision waited for it is looked up again, and ends
     /// `policy-deny` with the refusing rule's action if the rules now refuse it.
-    pub(super) fn identify(
-        &mut self,
-        slot: u32,
-        dir: Dir,
-        p: &Parsed,
-        frame: &[u8],
-        ingress: u8,
-        now_ns: u64,
-    ) -> Verdict {
+    pub(super) fn identify(&mut self, slot: u32, dir: Dir, p: &Parsed, pkt: Packet<'_>) -> Verdict {
+        let Packet {
+            frame,
+            ingress,
+            now_ns,
+            ..
+        } = pkt;
         let payload = frame
             .get(p.payload_offset as usize..p.payload_offset as usize + p.payload_len as usize)
             .unwrap_or(&[]);
@@ -46,14 +44,7 @@ impl Engine {
         if d.action == Action::Allow {
             return self.forward(ingress);
         }
-        self.enforce(
-            d.action,
-            p,
-            frame,
-            ingress,
-            now_ns,
-            dir == Dir::ClientToServer,
-        );
+        self.enforce(d.action, p, pkt, dir);
         let v = self.table.value_mut(slot);
         v.flags |= sf::DISCARD | sf::LOG_END;
         v.pending_end = d.action as u8;

@@ -4,19 +4,22 @@
 use super::*;
 
 impl Engine {
-    /// A packet with no session: refuse it, or open one.
-    #[allow(clippy::too_many_arguments)]
+    /// A packet with no session: refuse it, or open one. `key` is its flow key in the table's
+    /// (canonical) orientation, `reversed` whether the packet runs against it, `hash` its hash.
     pub(super) fn open(
         &mut self,
         key: FlowKey,
-        swapped: bool,
+        reversed: bool,
         hash: u64,
         p: &Parsed,
-        frame: &[u8],
-        ingress: u8,
-        now_ns: u64,
-        now_ms: u32,
+        pkt: Packet<'_>,
     ) -> Verdict {
+        let Packet {
+            frame,
+            ingress,
+            now_ns,
+            now_ms,
+        } = pkt;
         let len = frame.len();
         // A stateless rule (`connection_tracking: false`) decides packet by packet, before any
         // TCP state check, and opens nothing. Without such rules the policy is looked up only
@@ -33,12 +36,14 @@ impl Engine {
                     .add(WorkerBlock::STATELESS_FORWARDED, 1);
                 return self.forward(ingress);
             }
-            self.enforce(d.action, p, frame, ingress, now_ns, true);
+            self.enforce(d.action, p, pkt, Dir::ClientToServer);
             return Verdict::Drop(DropReason::Policy);
         }
         let mut flags = 0;
         let mut app = crate::app::INCOMPLETE;
-        let mut client_is_receiver = false;
+        // The first packet's direction in its session: client to server, but for a lone
+        // SYN-ACK tracked under `asymmetric_path: bypass`, whose receiver is the client.
+        let mut first = Dir::ClientToServer;
         let (kind, tcp) = match p.key.proto {
             PROTO_TCP => {
                 let seg = p.segment();
@@ -53,7 +58,7 @@ impl Engine {
                         return Verdict::Drop(DropReason::Asymmetric);
                     }
                     // Bypass: track it from the server's SYN-ACK; the client is its receiver.
-                    client_is_receiver = true;
+                    first = Dir::ServerToClient;
                     (
                         SessionKind::Tcp,
                         TcpTracker::new_midstream(Dir::ServerToClient, &seg),
@@ -66,7 +71,7 @@ impl Engine {
                         TcpTracker::new_midstream(Dir::ClientToServer, &seg),
                     )
                 } else {
-                    return self.non_syn(p, ingress, now_ns);
+                    return self.non_syn(p, pkt);
                 }
             }
             PROTO_UDP => (SessionKind::Udp, crate::session::untracked()),
@@ -81,21 +86,21 @@ impl Engine {
         };
         // Zone protection meters what opens sessions from the ingress zone: not a lone SYN-ACK
         // (asymmetric bypass) nor a mid-stream pickup, which open no new connection.
-        if !client_is_receiver && flags & sf::MIDSTREAM == 0 {
+        if first == Dir::ClientToServer && flags & sf::MIDSTREAM == 0 {
             let zone = self.zone_of(ingress);
             let flood = Flood::of_proto(p.key.proto);
             if let Err(reason) = self.protect.admit(zone, flood, now_ns, &self.counters) {
                 return Verdict::Drop(reason);
             }
         }
-        if swapped != client_is_receiver {
+        if reversed != (first == Dir::ServerToClient) {
             // The client is the canonical key's destination.
             flags |= sf::CLIENT_IS_DST;
         }
         let decision = match early {
             Some(d) => d,
             // A tracked lone SYN-ACK: its receiver is the client, on the other side of the wire.
-            None if client_is_receiver => {
+            None if first == Dir::ServerToClient => {
                 self.policy_for(&p.key.reversed(), self.egress_of(ingress), None)
             }
             None => self.decide(p, ingress),
@@ -109,7 +114,7 @@ impl Engine {
             // before identification: the application is `not-applicable`.
             flags |= sf::DISCARD | sf::LOG_END | sf::APP_DECIDED;
             app = crate::app::NOT_APPLICABLE;
-            self.enforce(decision.action, p, frame, ingress, now_ns, true);
+            self.enforce(decision.action, p, pkt, Dir::ClientToServer);
         }
         if decision.app_pending {
             flags |= sf::APP_PENDING;
@@ -135,12 +140,7 @@ impl Engine {
             },
             ..Session::default()
         };
-        let first_dir = if client_is_receiver {
-            Dir::ServerToClient
-        } else {
-            Dir::ClientToServer
-        };
-        session.count(first_dir, len, now_ms);
+        session.count(first, len, now_ms);
         let inserted = if self.table.is_full() {
             Err(TableFull)
         } else {
@@ -155,7 +155,7 @@ impl Engine {
                 let c = self.counters.view();
                 c.add(WorkerBlock::SESSIONS_CREATED, 1);
                 self.arm(handle.index, now_ns);
-                let (client_port, server_port) = if client_is_receiver {
+                let (client_port, server_port) = if first == Dir::ServerToClient {
                     (p.key.dport, p.key.sport)
                 } else {
                     (p.key.sport, p.key.dport)
@@ -169,7 +169,7 @@ impl Engine {
                 }
                 if decision.log_start {
                     let mut r = self.record_of(&p.key, ingress, now_ns);
-                    if client_is_receiver {
+                    if first == Dir::ServerToClient {
                         let k = p.key.reversed();
                         (r.src, r.dst, r.sport, r.dport) = (k.src, k.dst, k.sport, k.dport);
                     }
@@ -181,7 +181,7 @@ impl Engine {
                 }
                 if p.payload_len > 0 && flags & sf::APP_DECIDED == 0 {
                     // The first packet's payload (a UDP query, data on a mid-stream pickup).
-                    return self.identify(handle.index, first_dir, p, frame, ingress, now_ns);
+                    return self.identify(handle.index, first, p, pkt);
                 }
                 self.forward(ingress)
             }
