@@ -47,12 +47,16 @@
 //! ([`TableKey::free_link`]): no side array, no bytes per session beyond the entry and the
 //! index.
 
+mod buckets;
 mod check;
 mod grow;
+mod second;
 #[cfg(test)]
 mod tests;
 
+use buckets::*;
 use grow::*;
+pub use second::KeyKind;
 use synwall_hints::{prefetch_at, prefetch_both_at, prefetch_head_at, HugeArray};
 
 /// A session's name: slot number and generation.
@@ -189,97 +193,12 @@ pub struct SessionTable<K: Copy, V: Copy> {
     seconds: u32,
 }
 
-/// Which of its keys found a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyKind {
-    /// Its first key (the c2s flow's), which the slab entry holds.
-    First,
-    /// Its second key (a NATed session's s2c flow).
-    Second,
-}
-
-/// The tag of `hash`'s first-key buckets: its top 7 bits, above the second-key bit.
-#[inline(always)]
-fn tag_of(hash: u64) -> u32 {
-    ((hash >> 57) as u32) << (SLOT_BITS + 1)
-}
-
-/// What the index's maintenance needs to hash a bucket's key again: the slab, the second
-/// keys, and the hash. (Borrowed field by field, beside a writable index.)
-struct Rehash<'a, K: Copy, V: Copy> {
-    entries: &'a [Entry<K, V>],
-    second: Option<&'a [K]>,
-    hash_fn: fn(&K) -> u64,
-}
-
-impl<K: Copy, V: Copy> Rehash<'_, K, V> {
-    /// The hash of the key bucket `b` stands for.
-    #[inline]
-    fn hash_of(&self, b: u32) -> u64 {
-        let slot = ((b & SLOT_MASK) - 1) as usize;
-        match self.second.filter(|_| b & SECOND != 0) {
-            Some(second) => (self.hash_fn)(&second[slot]),
-            None => (self.hash_fn)(&self.entries[slot].key),
-        }
-    }
-}
-
-/// The home bucket of `hash` in an index of `len` buckets.
-#[inline(always)]
-fn home_in(hash: u64, len: usize) -> usize {
-    ((hash as u32 as u64 * len as u64) >> 32) as usize
-}
-
-/// The bucket after `i` in an index of `len` buckets.
-#[inline(always)]
-fn next_in(i: usize, len: usize) -> usize {
-    if i + 1 == len {
-        0
-    } else {
-        i + 1
-    }
-}
-
-/// Walks the probe sequence from `start` in `index`: the first slot whose bucket carries `tag`
-/// and that `take` accepts, up to the first empty bucket.
-#[inline(always)]
-fn walk_in(index: &[u32], start: usize, tag: u32, take: impl Fn(u32) -> bool) -> Option<u32> {
-    let mut i = start;
-    loop {
-        let b = index[i];
-        if b == EMPTY {
-            return None;
-        }
-        if b & !SLOT_MASK == tag && take((b & SLOT_MASK) - 1) {
-            return Some((b & SLOT_MASK) - 1);
-        }
-        i = next_in(i, index.len());
-    }
-}
-
-/// Puts `bucket` in the first empty bucket of `hash`'s probe sequence; the index has one (it is
-/// never more than 3/4 full).
-#[inline(always)]
-fn place_in(index: &mut [u32], hash: u64, bucket: u32) {
-    let mut i = home_in(hash, index.len());
-    while index[i] != EMPTY {
-        i = next_in(i, index.len());
-    }
-    index[i] = bucket;
-}
-
 impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
     /// A table of `capacity` sessions (at most [`MAX_CAPACITY`]), all memory allocated now.
     /// `hash_fn` must agree with the hash the caller passes to `lookup`/`insert` in its low 32
     /// bits.
     pub fn new(capacity: u32, hash_fn: fn(&K) -> u64) -> Self {
         Self::build(capacity, hash_fn, false)
-    }
-
-    /// A table whose sessions may have a second key ([`Self::set_second`]): its index is sized
-    /// for two keys a session, and the second keys take a key's size a slot beside the slab.
-    pub fn with_second_keys(capacity: u32, hash_fn: fn(&K) -> u64) -> Self {
-        Self::build(capacity, hash_fn, true)
     }
 
     fn build(capacity: u32, hash_fn: fn(&K) -> u64, second_keys: bool) -> Self {
@@ -331,11 +250,6 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
                 .then(|| HugeArray::new(capacity as usize, |_| K::free_link(NO_SLOT))),
             seconds: 0,
         }
-    }
-
-    /// Keys in the index: every session's first, and the second keys.
-    fn keys(&self) -> usize {
-        self.len() + self.seconds as usize
     }
 
     /// The maintenance's view of the keys (see [`Rehash`]).
@@ -443,82 +357,6 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         self.lookup_keyed(None, hash, matches).map(|(slot, _)| slot)
     }
 
-    /// [`Self::lookup_from`] that says which key found the session. A table without second
-    /// keys walks its index once, as `lookup_from` does.
-    #[inline]
-    pub fn lookup_keyed(
-        &self,
-        candidate: Option<u32>,
-        hash: u64,
-        matches: impl Fn(&K) -> bool,
-    ) -> Option<(u32, KeyKind)> {
-        if let Some(slot) = candidate {
-            if matches(&self.entries[slot as usize].key) {
-                return Some((slot, KeyKind::First));
-            }
-        }
-        if let Some(slot) = self.walk(hash, |slot| matches(&self.entries[slot as usize].key)) {
-            return Some((slot, KeyKind::First));
-        }
-        let second = self.second.as_ref().filter(|_| self.seconds > 0)?;
-        self.walk_tagged(hash, tag_of(hash) | SECOND, |slot| {
-            matches(&second[slot as usize])
-        })
-        .map(|slot| (slot, KeyKind::Second))
-    }
-
-    /// Whether sessions here may have a second key ([`Self::with_second_keys`]).
-    pub fn has_second_keys(&self) -> bool {
-        self.second.is_some()
-    }
-
-    /// The second key of a live slot, if it has one.
-    pub fn second_key(&self, slot: u32) -> Option<&K> {
-        let key = self.second.as_ref()?.get(slot as usize)?;
-        // A free link is no key a caller uses (`TableKey::free_link`): it marks "none".
-        (self.is_live(slot) && *key != K::free_link(NO_SLOT)).then_some(key)
-    }
-
-    /// Gives the live session in `slot` a second key (`hash` its hash); false if the table has
-    /// no room for second keys, the slot is not live, or it has one already. Off the
-    /// established path (a NAT session's setup).
-    pub fn set_second(&mut self, slot: u32, hash: u64, key: K) -> bool {
-        if self.second.is_none() || !self.is_live(slot) || self.second_key(slot).is_some() {
-            return false;
-        }
-        if let Some(second) = self.second.as_mut() {
-            second[slot as usize] = key;
-        }
-        self.seconds += 1;
-        let len = self.buckets.len();
-        place_in(&mut self.buckets, hash, tag_of(hash) | SECOND | (slot + 1));
-        if self.old_len != 0 {
-            self.move_buckets(MOVE_PER_INSERT);
-        } else if should_grow(self.keys(), len, self.full_len) {
-            self.start_growing();
-        }
-        true
-    }
-
-    /// The probe sequence of `hash`: the first slot whose first-key bucket carries the hash's
-    /// tag and that `take` accepts, up to the first empty bucket; in the old index too while
-    /// the index grows.
-    #[inline(always)]
-    fn walk(&self, hash: u64, take: impl Fn(u32) -> bool) -> Option<u32> {
-        self.walk_tagged(hash, tag_of(hash), take)
-    }
-
-    /// [`Self::walk`] for the buckets whose tag (and second-key bit) is `tag`.
-    #[inline(always)]
-    fn walk_tagged(&self, hash: u64, tag: u32, take: impl Fn(u32) -> bool) -> Option<u32> {
-        let index = self.index();
-        if let Some(slot) = walk_in(index, home_in(hash, index.len()), tag, &take) {
-            return Some(slot);
-        }
-        let (old, start) = self.old_probe(hash)?;
-        walk_in(old, start, tag, take)
-    }
-
     /// Inserts a new session; the caller has checked that the key is absent. Hot path: takes a
     /// free slot and the first empty bucket of the probe sequence, no allocation; while the
     /// index grows, moves a few of the old index's buckets too.
@@ -576,67 +414,6 @@ impl<K: TableKey, V: Default + Copy> SessionTable<K, V> {
         self.free_head = slot;
         self.free_count += 1;
         Some((key, second))
-    }
-
-    /// Takes the bucket `bucket` (slot and second-key bit) out of the index, or (while it
-    /// grows) the old one: whichever the walk for `hash` finds it in.
-    fn unindex(&mut self, hash: u64, bucket: u32) {
-        let is_it = |b: u32| b & !TAG_MASK == bucket;
-        let len = self.buckets.len();
-        let keys = Rehash {
-            entries: &self.entries,
-            second: self.second.as_deref(),
-            hash_fn: self.hash_fn,
-        };
-        if let Some(i) = Self::position_in(&self.buckets, home_in(hash, len), is_it) {
-            Self::unlink_bucket(&mut self.buckets, i, &keys);
-        } else {
-            let (_, start) = self.old_probe(hash).expect("a live slot is indexed");
-            let old = &mut self.other.as_mut().expect("the old index")[..self.old_len];
-            let i = Self::position_in(old, start, is_it).expect("a live slot is indexed");
-            Self::unlink_bucket(old, i, &keys);
-        }
-    }
-
-    /// The bucket from `start` on, up to the first empty one, that `is` accepts.
-    fn position_in(index: &[u32], start: usize, is: impl Fn(u32) -> bool) -> Option<usize> {
-        let mut i = start;
-        loop {
-            let b = index[i];
-            if b == EMPTY {
-                return None;
-            }
-            if is(b) {
-                return Some(i);
-            }
-            i = next_in(i, index.len());
-        }
-    }
-
-    /// Empties bucket `hole` of `index` and shifts back the entries after it whose probe
-    /// sequence passes through it, so every entry stays reachable from its home without
-    /// tombstones. (In an old index being swept, the shift stops at the empty bucket the sweep
-    /// began after, and moves entries only into buckets the sweep has not reached.)
-    fn unlink_bucket(index: &mut [u32], mut hole: usize, keys: &Rehash<'_, K, V>) {
-        let n = index.len();
-        let mut j = next_in(hole, n);
-        loop {
-            let b = index[j];
-            if b == EMPTY {
-                break;
-            }
-            let home = home_in(keys.hash_of(b), n);
-            // Distances along the probe direction (wrapping): the entry at `j` may move to the
-            // hole if its home is not strictly between the hole and `j`.
-            let dist_home = (j + n - home) % n;
-            let dist_hole = (j + n - hole) % n;
-            if dist_home >= dist_hole {
-                index[hole] = b;
-                hole = j;
-            }
-            j = next_in(j, n);
-        }
-        index[hole] = EMPTY;
     }
 
     #[inline]
