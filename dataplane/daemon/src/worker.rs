@@ -29,6 +29,9 @@ pub enum WorkerRequest {
     List {
         filter: SessionFilter,
         limit: usize,
+        /// Room for the answer, reserved by the management thread: the worker never grows
+        /// (copies) a large vector in one slice.
+        found: Vec<SessionView>,
         reply: Sender<Vec<SessionView>>,
     },
     Clear {
@@ -364,12 +367,13 @@ impl Worker {
                 WorkerRequest::List {
                     filter,
                     limit,
+                    found,
                     reply,
                 } => {
                     let task = Task::List {
                         filter,
                         limit,
-                        found: Vec::new(),
+                        found,
                     };
                     self.walk = Some((Walk::new(task), WalkReply::Views(reply)));
                 }

@@ -400,7 +400,8 @@ fn operator_walks(n: u64) {
             Task::List {
                 filter: SessionFilter::default(),
                 limit: 10_000,
-                found: Vec::new(),
+                // Reserved by the management thread, as the daemon does.
+                found: Vec::with_capacity(10_000),
             },
         ),
         (

@@ -49,6 +49,9 @@ const QUICK_ANSWER: Duration = Duration::from_secs(3);
 /// How long workers may take to walk their tables (a slice a loop; a million sessions take
 /// a second or two on a busy worker).
 const WALK_ANSWER: Duration = Duration::from_secs(30);
+/// Views reserved for a worker's listing before it starts (`show session all` asks for at
+/// most 10,000); a larger answer grows, a slice at a time.
+const LIST_RESERVE: usize = 10_000;
 
 pub struct Mgmt<'a> {
     pub started: Instant,
@@ -407,6 +410,7 @@ impl<'a> Mgmt<'a> {
             |reply| WorkerRequest::List {
                 filter: filter.clone(),
                 limit,
+                found: Vec::with_capacity(limit.min(LIST_RESERVE)),
                 reply,
             },
             None,

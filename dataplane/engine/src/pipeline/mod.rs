@@ -80,7 +80,7 @@ pub use emit::{Emits, EMIT_BYTES, ICMP_ERRORS_PER_SEC, MAX_EMITS};
 pub use settings::{owner_worker, session_id, split_session_id, EngineConfig, PortInfo};
 pub use snapshot::{InstallError, SessionSnapshot};
 use stage::{deferred, BurstScratch, Stage, Staged};
-pub use walk::{Cursor, Task, Walk, SLICE_SESSIONS, SLICE_SLOTS};
+pub use walk::{Cursor, Task, Walk, SLICE_SESSIONS, SLICE_SESSIONS_NO_VIEW, SLICE_SLOTS};
 
 // The session budget: its table entry (stored key, generation, session: 96 bytes, two cache
 // lines wherever it starts; an established UDP packet touches its first 32, see

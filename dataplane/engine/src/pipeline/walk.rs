@@ -19,9 +19,12 @@ use crate::records::NameTable;
 
 /// Slots one step looks at, at most (a free slot costs a generation read).
 pub const SLICE_SLOTS: u32 = 16_384;
-/// Live sessions one step works on, at most (a view is built, a policy looked up or a session
-/// ended for each: about a microsecond).
-pub const SLICE_SESSIONS: usize = 128;
+/// Live sessions one step works on, at most, when each needs its view built (a listing, a
+/// filtered clear: one to two microseconds each, with their allocations).
+pub const SLICE_SESSIONS: usize = 64;
+/// Live sessions one step works on when none needs a view (a reload's re-check: a policy
+/// lookup each; a clear of everything: an end record each).
+pub const SLICE_SESSIONS_NO_VIEW: usize = 256;
 
 /// Where a walk over the table stands: the next slot to look at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,6 +66,15 @@ impl Walk {
             task,
         }
     }
+
+    /// Live sessions a step of this walk works on at most.
+    fn slice(&self) -> usize {
+        match &self.task {
+            Task::List { .. } => SLICE_SESSIONS,
+            Task::Clear { filter, .. } if filter != &SessionFilter::default() => SLICE_SESSIONS,
+            Task::Clear { .. } | Task::Recheck { .. } => SLICE_SESSIONS_NO_VIEW,
+        }
+    }
 }
 
 impl Engine {
@@ -71,9 +83,9 @@ impl Engine {
     pub fn step(&mut self, walk: &mut Walk, now_ns: u64, names: &NameTable) -> bool {
         let slots = self.table.capacity() as u32;
         let end = walk.cursor.next.saturating_add(SLICE_SLOTS).min(slots);
-        let mut worked = 0;
+        let (mut worked, budget) = (0, walk.slice());
         let mut slot = walk.cursor.next;
-        while slot < end && worked < SLICE_SESSIONS {
+        while slot < end && worked < budget {
             if self.table.is_live(slot) && !self.table.value(slot).has(sf::ENDED) {
                 worked += 1;
                 if self.visit(&mut walk.task, slot, now_ns, names) {
