@@ -9,6 +9,7 @@
 
 use crate::flow::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP};
 use crate::wire::{tcp_flags, IcmpKind, Kind, Parsed, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+use synwall_types::checksum::{finish, internet_checksum, pseudo_header_sum, sum_words};
 
 /// Hop limit / TTL of forged packets.
 pub const FORGED_TTL: u8 = 64;
@@ -43,36 +44,14 @@ impl Unreachable {
     }
 }
 
-/// Sums 16-bit big-endian words into a 32-bit accumulator (odd tail zero-padded).
-fn sum16(data: &[u8], mut acc: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc = acc.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
-    }
-    if let [last] = chunks.remainder() {
-        acc = acc.wrapping_add(u32::from(*last) << 8);
-    }
-    acc
-}
-
-/// Folds and complements an accumulator: the Internet checksum.
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
-/// The pseudo-header sum for a transport segment of `len` bytes.
-fn pseudo(v6: bool, src: &[u8; 16], dst: &[u8; 16], proto: u8, len: usize) -> u32 {
-    let acc = if v6 {
-        let acc = sum16(dst, sum16(src, 0));
-        sum16(&(len as u32).to_be_bytes(), acc)
+/// The pseudo-header sum for a transport segment of `len` bytes (at most 64 KiB here).
+fn pseudo(v6: bool, src: &[u8; 16], dst: &[u8; 16], proto: u8, len: usize) -> u64 {
+    let (src, dst) = if v6 {
+        (&src[..], &dst[..])
     } else {
-        let acc = sum16(&dst[12..], sum16(&src[12..], 0));
-        sum16(&(len as u16).to_be_bytes(), acc)
+        (&src[12..], &dst[12..])
     };
-    acc.wrapping_add(u32::from(proto))
+    pseudo_header_sum(src, dst, proto, len as u32)
 }
 
 /// Whether a packet's destination may be the source of an answer: a unicast address (not
@@ -151,7 +130,7 @@ fn write_headers(
         ip[10..12].copy_from_slice(&[0, 0]);
         ip[12..16].copy_from_slice(&src[12..]);
         ip[16..20].copy_from_slice(&dst[12..]);
-        let sum = fold(sum16(ip, 0));
+        let sum = internet_checksum(ip);
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
     }
     Some(l2 + ip_header)
@@ -190,9 +169,9 @@ fn tcp_reset(
     t[12] = ((TCP_HEADER / 4) as u8) << 4;
     t[13] = flags;
     t[14..20].fill(0); // window 0, checksum (below), urgent pointer 0
-    let sum = fold(sum16(
-        t,
+    let sum = finish(sum_words(
         pseudo(p.key.family == 6, src, dst, PROTO_TCP, TCP_HEADER),
+        t,
     ));
     t[16..18].copy_from_slice(&sum.to_be_bytes());
     Some(pad(out, l4 + TCP_HEADER))
@@ -271,7 +250,7 @@ pub fn icmp_unreachable(
     } else {
         0
     };
-    let sum = fold(sum16(m, acc));
+    let sum = finish(sum_words(acc, m));
     m[2..4].copy_from_slice(&sum.to_be_bytes());
     Some(pad(out, l4 + icmp_len))
 }
