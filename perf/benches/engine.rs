@@ -22,8 +22,8 @@ use synwall_engine::policy::Policy;
 use synwall_engine::records::RecordRing;
 use synwall_engine::stats::CounterBlock;
 use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto};
-use synwall_perf::gen::packet::CLIENT_MAC;
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
+use synwall_testkit::frame::CLIENT_MAC;
 
 const BURST: usize = 32;
 const CPS_FLOWS: u64 = 1_000_000;

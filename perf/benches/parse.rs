@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use synwall_engine::wire;
-use synwall_perf::gen::packet::{FrameSpec, IpPair, TcpFields, TcpFlags};
+use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags};
 
 fn frames() -> Vec<(&'static str, Vec<u8>)> {
     let v4 = FrameSpec::from_client(IpPair::V4 {

@@ -30,10 +30,10 @@ use synwall_engine::records::NameTable;
 use synwall_engine::records::RecordRing;
 use synwall_engine::stats::CounterBlock;
 use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto, FrameSize};
-use synwall_perf::gen::packet::CLIENT_MAC;
-use synwall_perf::gen::rng::SplitMix64;
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
 use synwall_perf::gen::IpFamily;
+use synwall_testkit::frame::CLIENT_MAC;
+use synwall_testkit::rng::SplitMix64;
 
 const BURST: usize = 32;
 /// Least stride of the frame store for IPv4: a 64-byte frame is 60 bytes without its FCS, a

@@ -5,8 +5,9 @@
 
 use std::net::Ipv4Addr;
 
-use super::packet::{FrameSpec, IpPair};
-use super::tcp_conv::{Side, TcpConversation};
+use synwall_testkit::conv::{Side, TcpConversation};
+use synwall_testkit::frame::{FrameSpec, IpPair};
+
 use super::Frames;
 
 /// One application flow: its expected PAN-OS name, transport and server port.

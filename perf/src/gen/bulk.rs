@@ -53,10 +53,10 @@ use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use synwall_engine::capture::{CaptureError, PcapWriter};
+use synwall_testkit::conv::{HANDSHAKE_MSS, HANDSHAKE_WINDOW_SCALE};
+use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags, IP_PROTO_TCP, IP_PROTO_UDP};
+use synwall_testkit::rng::SplitMix64;
 
-use super::packet::{FrameSpec, IpPair, TcpFields, TcpFlags, IP_PROTO_TCP, IP_PROTO_UDP};
-use super::rng::SplitMix64;
-use super::tcp_conv::{HANDSHAKE_MSS, HANDSHAKE_WINDOW_SCALE};
 use super::IpFamily;
 
 /// Frame sizes (with FCS) of the simple IMIX, in the order each flow cycles through them.

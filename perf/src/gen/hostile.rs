@@ -25,14 +25,14 @@ mod attacks;
 mod malformed;
 mod valid;
 
-pub use super::rng::SplitMix64;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use synwall_engine::reasons::{DropReason, EndReason};
+use synwall_testkit::checksum::internet_checksum;
+use synwall_testkit::frame::{FrameSpec, IpPair};
+pub use synwall_testkit::rng::SplitMix64;
 
-use super::checksum::internet_checksum;
-use super::packet::{FrameSpec, IpPair};
 use super::scenarios::SCENARIO_EPOCH_NS;
 use super::Frames;
 

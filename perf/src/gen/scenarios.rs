@@ -9,8 +9,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::packet::{ip_packet_of, FrameSpec, IcmpErrorKind, IpPair, TcpFlags};
-use super::tcp_conv::{Side, TcpConversation, DEFAULT_GAP_NS};
+use synwall_testkit::conv::{Side, TcpConversation, DEFAULT_GAP_NS};
+use synwall_testkit::frame::{ip_packet_of, FrameSpec, IcmpErrorKind, IpPair, TcpFlags};
+
 use super::{Frames, IpFamily};
 
 /// 2023-11-14T22:13:20Z: a plausible capture date.

@@ -116,7 +116,7 @@ fn asymmetric_client_acks_a_syn_ack_that_is_not_in_the_capture() {
     let (syn_seq, ..) = parsed[0].tcp_seq_ack_flags_len();
     let (ack_seq, ack_ack, ..) = parsed[1].tcp_seq_ack_flags_len();
     assert_eq!(ack_seq, syn_seq.wrapping_add(1));
-    assert_eq!(ack_ack, crate::gen::tcp_conv::DEFAULT_SERVER_ISN + 1);
+    assert_eq!(ack_ack, synwall_testkit::conv::DEFAULT_SERVER_ISN + 1);
 }
 
 #[test]

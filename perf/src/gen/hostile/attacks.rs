@@ -4,10 +4,10 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use synwall_engine::reasons::DropReason::*;
+use synwall_testkit::conv::{Side, TcpConversation};
+use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags};
 
 use super::{put16, set_ipv4_total, spec, v4, v6, Builder, Fate};
-use crate::gen::packet::{FrameSpec, IpPair, TcpFields, TcpFlags};
-use crate::gen::tcp_conv::{Side, TcpConversation};
 
 const ETH: usize = 14;
 

@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 
 use synwall_engine::reasons::DropReason::{self, *};
+use synwall_testkit::frame::{ip_packet_of, IcmpErrorKind, TcpFields, TcpFlags};
 
 use super::{fix_ipv4_checksum, put16, set_ipv4_total, spec, v4, v6, with_ip_options};
 use super::{Builder, Fate};
-use crate::gen::packet::{ip_packet_of, IcmpErrorKind, TcpFields, TcpFlags};
 
 const ETH: usize = 14;
 

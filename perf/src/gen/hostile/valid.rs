@@ -6,11 +6,11 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use synwall_engine::reasons::EndReason;
+use synwall_testkit::conv::{Side, TcpConversation};
+use synwall_testkit::frame::{ip_packet_of, FrameSpec, IcmpErrorKind, IpPair, CLIENT_MAC};
 
 use super::attacks::fragment4;
 use super::{put16, with_ip_options, ValidSession};
-use crate::gen::packet::{ip_packet_of, FrameSpec, IcmpErrorKind, IpPair, CLIENT_MAC};
-use crate::gen::tcp_conv::{Side, TcpConversation};
 use crate::gen::Frames;
 
 const ETH: usize = 14;

@@ -11,8 +11,8 @@
 //! Each emitted frame is stamped with the conversation's clock, which then advances by the
 //! gap; [`TcpConversation::idle`] adds silence.
 
-use super::packet::{FrameSpec, IpPair, TcpFields, TcpFlags};
-use super::Frames;
+use crate::frame::{FrameSpec, IpPair, TcpFields, TcpFlags};
+use crate::Frames;
 
 /// Who sends a segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,8 +11,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::checksum::{internet_checksum, transport_checksum};
-use super::IpFamily;
+use crate::checksum::{internet_checksum, transport_checksum};
 
 /// Source MAC of every frame sent by the client side.
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -40,6 +39,13 @@ const ICMP_HEADER_LEN: usize = 8;
 const IPV6_MIN_MTU: usize = 1280;
 /// Bytes of the original transport header an ICMPv4 error quotes (RFC 792).
 const ICMPV4_QUOTED_TRANSPORT: usize = 8;
+
+/// Address family of a frame or a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpFamily {
+    V4,
+    V6,
+}
 
 /// Source and destination addresses of one direction, of one family by construction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
