@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use synwall_engine::wire;
-use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags};
+use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags, TcpOptions};
 
 fn frames() -> Vec<(&'static str, Vec<u8>)> {
     let v4 = FrameSpec::from_client(IpPair::V4 {
@@ -20,9 +20,7 @@ fn frames() -> Vec<(&'static str, Vec<u8>)> {
     assert_eq!(udp.len(), 60);
     let mut syn = TcpFields::new(40_000, 443, TcpFlags::SYN);
     syn.seq = 0x1234_5678;
-    syn.mss = Some(1460);
-    syn.sack_permitted = true;
-    syn.window_scale = Some(7);
+    syn.options = TcpOptions::handshake(1460, 7);
     let syn = v4.tcp(&syn, &[]);
     let mut data = TcpFields::new(40_000, 443, TcpFlags::PSH | TcpFlags::ACK);
     data.seq = 1;

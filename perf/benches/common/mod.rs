@@ -4,7 +4,7 @@
 use synwall_engine::flow::FlowKey;
 
 /// The project's seeded generator (`uniform_below` is multiply-shift).
-pub use synwall_testkit::rng::SplitMix64 as Rng;
+pub use synwall_testkit::Rng;
 
 /// A distinct IPv4 UDP key for every `i` (the bits of `i` spread over both addresses and
 /// the source port).

@@ -33,7 +33,7 @@ use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto, FrameSize};
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
 use synwall_perf::gen::IpFamily;
 use synwall_testkit::frame::CLIENT_MAC;
-use synwall_testkit::rng::SplitMix64;
+use synwall_testkit::Rng;
 
 const BURST: usize = 32;
 /// Least stride of the frame store for IPv4: a 64-byte frame is 60 bytes without its FCS, a
@@ -167,7 +167,7 @@ impl Frames {
     /// are read, while the sessions they hit come in no order.
     fn shuffled(&self) -> Frames {
         let mut order: Vec<usize> = (0..self.len()).collect();
-        SplitMix64::new(1).shuffle(&mut order);
+        Rng::new(1).shuffle(&mut order);
         let stride = self.stride;
         let mut f = Frames {
             stride,

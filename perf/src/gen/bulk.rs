@@ -54,8 +54,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use synwall_engine::capture::{CaptureError, PcapWriter};
 use synwall_testkit::conv::{HANDSHAKE_MSS, HANDSHAKE_WINDOW_SCALE};
-use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags, IP_PROTO_TCP, IP_PROTO_UDP};
-use synwall_testkit::rng::SplitMix64;
+use synwall_testkit::frame::{
+    FrameSpec, IpPair, TcpFields, TcpFlags, TcpOptions, IP_PROTO_TCP, IP_PROTO_UDP,
+};
+use synwall_testkit::Rng;
 
 use super::IpFamily;
 
@@ -311,7 +313,7 @@ impl BulkGenerator {
         self.order.extend(0..n);
         let seed =
             mix64(self.profile.seed ^ 0x05ff_1e00, self.window_start) ^ u64::from(self.round);
-        SplitMix64::new(seed).shuffle(&mut self.order);
+        Rng::new(seed).shuffle(&mut self.order);
     }
 
     fn start_window(&mut self, first_flow: u64) {
@@ -347,8 +349,11 @@ impl BulkGenerator {
             BulkProto::Udp => BULK_UDP_SERVER_PORT,
         };
         let mut tcp = TcpFields::new(client_port, server_port, TcpFlags::SYN);
-        tcp.mss = Some(HANDSHAKE_MSS);
-        tcp.window_scale = Some(HANDSHAKE_WINDOW_SCALE);
+        // MSS; NOP, window scale (no SACK-permitted).
+        tcp.options = TcpOptions::NONE
+            .mss(HANDSHAKE_MSS)
+            .nop()
+            .window_scale(HANDSHAKE_WINDOW_SCALE);
         tcp.seq = state.client_next_seq;
 
         if profile.cps {

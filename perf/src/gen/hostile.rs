@@ -31,7 +31,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use synwall_engine::reasons::{DropReason, EndReason};
 use synwall_testkit::checksum::internet_checksum;
 use synwall_testkit::frame::{FrameSpec, IpPair};
-pub use synwall_testkit::rng::SplitMix64;
+use synwall_testkit::Rng;
 
 use super::scenarios::SCENARIO_EPOCH_NS;
 use super::Frames;
@@ -172,7 +172,7 @@ pub fn hostile_capture() -> HostileCapture {
 
 /// Collects the hostile frames, group by group, in capture order.
 struct Builder {
-    rng: SplitMix64,
+    rng: Rng,
     hostile: Vec<(Vec<u8>, Fate)>,
     groups: Vec<Group>,
     other_sessions: u64,
@@ -181,7 +181,7 @@ struct Builder {
 impl Builder {
     fn new(seed: u64) -> Self {
         Builder {
-            rng: SplitMix64::new(seed),
+            rng: Rng::new(seed),
             hostile: Vec::new(),
             groups: Vec::new(),
             other_sessions: 0,

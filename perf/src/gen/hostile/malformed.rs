@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use synwall_engine::reasons::DropReason::{self, *};
-use synwall_testkit::frame::{ip_packet_of, IcmpErrorKind, TcpFields, TcpFlags};
+use synwall_testkit::frame::{ip_packet_of, IcmpErrorKind, TcpFields, TcpFlags, TcpOptions};
 
 use super::{fix_ipv4_checksum, put16, set_ipv4_total, spec, v4, v6, with_ip_options};
 use super::{Builder, Fate};
@@ -89,9 +89,7 @@ impl Base {
 fn tcp_syn(sport: u16) -> TcpFields {
     TcpFields {
         seq: 1,
-        mss: Some(1460),
-        window_scale: Some(7),
-        sack_permitted: true,
+        options: TcpOptions::handshake(1460, 7),
         ..TcpFields::new(sport, 80, TcpFlags::SYN)
     }
 }
