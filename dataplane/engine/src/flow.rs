@@ -287,9 +287,9 @@ mod tests {
     /// the hash is symmetric, over keys that differ in every field and share endpoints often.
     #[test]
     fn ipv4_orientation_and_symmetry() {
-        let mut rng = crate::test_rng::XorShift(0x1234_5678_9abc_def1);
+        let mut rng = synwall_testkit::Rng::xorshift(0x1234_5678_9abc_def1);
         for _ in 0..100_000 {
-            let r = rng.next();
+            let r = rng.next_u64();
             let addr = |v: u64| v4_mapped((0x0a00_0000 | (v as u32 & 0x3)).to_be_bytes());
             let k = FlowKey {
                 src: addr(r),

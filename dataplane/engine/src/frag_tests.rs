@@ -198,9 +198,9 @@ fn churn_keeps_the_list_and_the_table_in_step() {
     // loses or repeats a slot (every entry leaves exactly once) and the index never grows.
     let mut t = FragTable::new(64);
     let mut open = Vec::new();
-    let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+    let mut rng = synwall_testkit::Rng::xorshift(0x2545_f491_4f6c_dd1d);
     for step in 0..20_000u64 {
-        let x = rng.next();
+        let x = rng.next_u64();
         let now = step * 1_000_000;
         t.expire(now, EXPIRE_BUDGET);
         // Two steps in three open a datagram, the third finishes one.

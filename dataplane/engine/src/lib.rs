@@ -55,8 +55,6 @@ pub mod stats;
 pub mod stored_key;
 pub mod table;
 pub mod tcp;
-#[cfg(test)]
-pub(crate) mod test_rng;
 pub mod timer;
 pub mod verdict;
 pub mod wire;

@@ -1,21 +1,22 @@
 //! The document builder: the schema's own keys, values mostly right and sometimes wrong.
 
+use synwall_testkit::Rng;
+
 use super::pools::*;
 use super::render::Node;
-use super::XorShift;
 
 /// Builds documents. With `wrong` at 0 every document is a valid config; above it, that
 /// percentage of the choices goes wrong (a wrong value, type or shape, a missing, unknown or
 /// repeated key, an alias to anything).
 pub(super) struct Gen {
-    pub(super) rng: XorShift,
+    pub(super) rng: Rng,
     pub(super) wrong: u64,
     pub(super) anchors: Vec<String>,
 }
 
 impl Gen {
     fn chance(&mut self, percent: u64) -> bool {
-        self.rng.below(100) < percent as usize
+        self.rng.index(100) < percent as usize
     }
 
     /// Whether this choice goes wrong.
@@ -24,7 +25,7 @@ impl Gen {
     }
 
     fn pick<'a>(&mut self, pool: &[&'a str]) -> &'a str {
-        pool[self.rng.below(pool.len())]
+        pool[self.rng.index(pool.len())]
     }
 
     /// A string node: plain when it is a safe word, quoted otherwise (or at random).
@@ -45,9 +46,9 @@ impl Gen {
     /// or (when slipping) an alias to an earlier anchor of any shape, or to none.
     fn value(&mut self, right: impl FnOnce(&mut Gen) -> Node) -> Node {
         if self.slip() {
-            return match self.rng.below(4) {
+            return match self.rng.index(4) {
                 0 if !self.anchors.is_empty() => {
-                    let i = self.rng.below(self.anchors.len());
+                    let i = self.rng.index(self.anchors.len());
                     Node::Alias(self.anchors[i].clone())
                 }
                 1 => Node::Alias("undefined".into()),
@@ -65,9 +66,9 @@ impl Gen {
 
     fn int(&mut self, lo: u64, hi: u64) -> Node {
         if !self.slip() {
-            return Node::Plain((lo + self.rng.next() % (hi - lo + 1)).to_string());
+            return Node::Plain((lo + self.rng.next_u64() % (hi - lo + 1)).to_string());
         }
-        let n = match self.rng.below(5) {
+        let n = match self.rng.index(5) {
             0 => lo.wrapping_sub(1),
             1 => hi.saturating_add(1),
             2 => u64::MAX,
@@ -88,7 +89,7 @@ impl Gen {
 
     /// One word (when slipping: none, or up to three, repeats and `any` among others).
     fn list(&mut self, good: &[&str], bad: &[&str]) -> Node {
-        let n = if self.slip() { self.rng.below(4) } else { 1 };
+        let n = if self.slip() { self.rng.index(4) } else { 1 };
         Node::Seq((0..n).map(|_| self.value(|g| g.word(good, bad))).collect())
     }
 
@@ -103,20 +104,20 @@ impl Gen {
 
     /// A random node of any shape, `depth` levels at most.
     fn any(&mut self, depth: usize) -> Node {
-        match self.rng.below(if depth == 0 { 3 } else { 5 }) {
+        match self.rng.index(if depth == 0 { 3 } else { 5 }) {
             0 => Node::Plain(self.pick(WEIRD).to_owned()),
             1 => {
                 let s = self.pick(TEXT).to_owned();
                 self.text(&s)
             }
-            2 => Node::Plain((self.rng.next() % 100_000).to_string()),
+            2 => Node::Plain((self.rng.next_u64() % 100_000).to_string()),
             3 => Node::Seq(
-                (0..self.rng.below(4))
+                (0..self.rng.index(4))
                     .map(|_| self.any(depth - 1))
                     .collect(),
             ),
             _ => Node::Map(
-                (0..self.rng.below(4))
+                (0..self.rng.index(4))
                     .map(|_| (self.pick(TEXT).to_owned(), self.any(depth - 1)))
                     .collect(),
             ),
@@ -132,7 +133,7 @@ impl Gen {
                 continue;
             }
             if self.slip() {
-                match self.rng.below(3) {
+                match self.rng.index(3) {
                     0 => continue,
                     1 => entries.push((key.to_owned(), node.clone())),
                     _ => {
@@ -144,8 +145,8 @@ impl Gen {
             entries.push((key.to_owned(), node));
         }
         if self.chance(20) && entries.len() > 1 {
-            let i = self.rng.below(entries.len());
-            let j = self.rng.below(entries.len());
+            let i = self.rng.index(entries.len());
+            let j = self.rng.index(entries.len());
             entries.swap(i, j);
         }
         Node::Map(entries)
@@ -153,9 +154,9 @@ impl Gen {
 
     fn dataplane(&mut self) -> Node {
         let n = if self.slip() {
-            self.rng.below(4)
+            self.rng.index(4)
         } else {
-            2 + self.rng.below(2)
+            2 + self.rng.index(2)
         };
         let ports = (0..n)
             .map(|i| {
@@ -282,7 +283,7 @@ impl Gen {
                         ),
                     ]
                 } else {
-                    let member = format!("svc{}", self.rng.below(i));
+                    let member = format!("svc{}", self.rng.index(i));
                     let members = self.value(|g| g.list(&[&member], &["svc99", "loop"]));
                     vec![("members", members)]
                 };
@@ -300,7 +301,7 @@ impl Gen {
         let mut service_words: Vec<String> = vec!["any".into(), "application-default".into()];
         service_words.extend((0..services).map(|i| format!("svc{i}")));
         let service_words: Vec<&str> = service_words.iter().map(String::as_str).collect();
-        let rules = (0..self.rng.below(5))
+        let rules = (0..self.rng.index(5))
             .map(|i| {
                 let fields = vec![
                     ("name", self.value(|g| g.text(&format!("rule-{i}")))),
@@ -384,7 +385,7 @@ impl Gen {
     /// A whole document.
     pub(super) fn document(&mut self) -> Node {
         self.anchors.clear();
-        let (n_addresses, n_services) = (self.rng.below(4), self.rng.below(3));
+        let (n_addresses, n_services) = (self.rng.index(4), self.rng.index(3));
         let fields = vec![
             ("dataplane", self.dataplane()),
             ("session", self.session()),

@@ -1,7 +1,7 @@
 //! Mutated configs: the loader answers, it never panics.
 
 use super::*;
-use crate::testgen::XorShift;
+use synwall_testkit::Rng;
 
 /// Truncations, byte flips, and YAML punctuation dropped in at random: the loader must
 /// answer Ok or Err, never panic, and every error it prints must carry a line or be about
@@ -9,7 +9,7 @@ use crate::testgen::XorShift;
 #[test]
 fn mutated_configs_never_panic() {
     const PUNCTUATION: &[u8] = b":-[]{},\"'#&*!|>%@` \n\t0a";
-    let mut rng = XorShift(0x5eed_c0f1_9a11_u64);
+    let mut rng = Rng::xorshift(0x5eed_c0f1_9a11_u64);
     let (mut accepted, mut refused) = (0, 0);
     for case in 0..3000 {
         let source = if case % 2 == 0 {
@@ -19,17 +19,17 @@ fn mutated_configs_never_panic() {
         };
         let mut bytes = source.as_bytes().to_vec();
         match case % 3 {
-            0 => bytes.truncate(rng.below(bytes.len() + 1)),
+            0 => bytes.truncate(rng.index(bytes.len() + 1)),
             1 => {
-                for _ in 0..1 + rng.below(4) {
-                    let at = rng.below(bytes.len());
-                    bytes[at] ^= 1 << rng.below(8);
+                for _ in 0..1 + rng.index(4) {
+                    let at = rng.index(bytes.len());
+                    bytes[at] ^= 1 << rng.index(8);
                 }
             }
             _ => {
-                for _ in 0..1 + rng.below(3) {
-                    let at = rng.below(bytes.len());
-                    bytes.insert(at, PUNCTUATION[rng.below(PUNCTUATION.len())]);
+                for _ in 0..1 + rng.index(3) {
+                    let at = rng.index(bytes.len());
+                    bytes.insert(at, PUNCTUATION[rng.index(PUNCTUATION.len())]);
                 }
             }
         }

@@ -72,8 +72,8 @@ fn dhcp_discover() -> Vec<u8> {
 
 /// Deterministic xorshift bytes.
 fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
-    let mut rng = crate::test_rng::XorShift(seed | 1);
-    (0..n).map(|_| (rng.next() >> 24) as u8).collect()
+    let mut rng = synwall_testkit::Rng::xorshift(seed | 1);
+    (0..n).map(|_| (rng.next_u64() >> 24) as u8).collect()
 }
 
 #[test]
@@ -708,9 +708,9 @@ fn appid_packed_state_decides_as_the_wide_one() {
     let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     let hello = tls_client_hello("example.com", true);
     let dns = dns_query("example.com");
-    let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = synwall_testkit::Rng::xorshift(0x9e37_79b9_7f4a_7c15);
     for case in 0..10_000u64 {
-        let client_port = if rng.next().is_multiple_of(2) {
+        let client_port = if rng.next_u64().is_multiple_of(2) {
             40000
         } else {
             80
@@ -720,17 +720,17 @@ fn appid_packed_state_decides_as_the_wide_one() {
             flags: AppState::for_ports(client_port, 50000).bits,
             ..WideState::default()
         };
-        let fixed = [TCP, UDP, TCP, UDP, 1][(rng.next() % 5) as usize];
-        let calls = 1 + rng.next() % 12;
+        let fixed = [TCP, UDP, TCP, UDP, 1][(rng.next_u64() % 5) as usize];
+        let calls = 1 + rng.next_u64() % 12;
         for call in 0..calls {
             // Mostly one protocol per flow, sometimes a mix (the state must not care).
-            let proto = if rng.next().is_multiple_of(16) {
-                [TCP, UDP, 132][(rng.next() % 3) as usize]
+            let proto = if rng.next_u64().is_multiple_of(16) {
+                [TCP, UDP, 132][(rng.next_u64() % 3) as usize]
             } else {
                 fixed
             };
-            let client = !rng.next().is_multiple_of(3);
-            let r = rng.next();
+            let client = !rng.next_u64().is_multiple_of(3);
+            let r = rng.next_u64();
             let len = match r % 8 {
                 0 => 0,
                 1 => 1 + (r >> 8) as usize % 8,

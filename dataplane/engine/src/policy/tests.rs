@@ -561,7 +561,7 @@ fn compile_errors_name_the_rule() {
 
 // ---- randomized comparison with a linear reference ----
 
-use crate::test_rng::XorShift;
+use synwall_testkit::Rng;
 
 const APPS: &[&str] = &["ssh", "web-browsing", "ssl", "dns", "ftp"];
 const ZONES: &[&str] = &["dmz", "trust", "untrust"];
@@ -647,11 +647,11 @@ fn naive(c: &Config, query: &Query, hook: AppDefaultFn) -> Decision {
     }
 }
 
-fn random_v4(rng: &mut XorShift) -> u32 {
+fn random_v4(rng: &mut Rng) -> u32 {
     0x0a00_0000 | ((rng.below(4) as u32) << 16) | rng.below(1 << 16) as u32
 }
 
-fn random_v6(rng: &mut XorShift) -> u128 {
+fn random_v6(rng: &mut Rng) -> u128 {
     (0x2001_0db8u128 << 96)
         | (u128::from(rng.below(4)) << 80)
         | (u128::from(rng.below(1 << 16)) << 64)
@@ -659,7 +659,7 @@ fn random_v6(rng: &mut XorShift) -> u128 {
 }
 
 fn random_entry(
-    rng: &mut XorShift,
+    rng: &mut Rng,
     pool4: &mut Vec<u32>,
     pool6: &mut Vec<u128>,
     objects: &[String],
@@ -706,7 +706,7 @@ fn random_entry(
 }
 
 fn random_config(
-    rng: &mut XorShift,
+    rng: &mut Rng,
     rules: usize,
     pool4: &mut Vec<u32>,
     pool6: &mut Vec<u128>,
@@ -742,7 +742,7 @@ fn random_config(
         services.push(name);
     }
     for i in 0..rules {
-        let zones = |rng: &mut XorShift| -> Vec<String> {
+        let zones = |rng: &mut Rng| -> Vec<String> {
             if rng.chance(40) {
                 vec!["any".into()]
             } else {
@@ -751,16 +751,15 @@ fn random_config(
                     .collect()
             }
         };
-        let addrs =
-            |rng: &mut XorShift, pool4: &mut Vec<u32>, pool6: &mut Vec<u128>| -> Vec<String> {
-                if rng.chance(35) {
-                    vec!["any".into()]
-                } else {
-                    (0..1 + rng.below(3))
-                        .map(|_| random_entry(rng, pool4, pool6, &objects))
-                        .collect()
-                }
-            };
+        let addrs = |rng: &mut Rng, pool4: &mut Vec<u32>, pool6: &mut Vec<u128>| -> Vec<String> {
+            if rng.chance(35) {
+                vec!["any".into()]
+            } else {
+                (0..1 + rng.below(3))
+                    .map(|_| random_entry(rng, pool4, pool6, &objects))
+                    .collect()
+            }
+        };
         let from = zones(rng);
         let to = zones(rng);
         let source = addrs(rng, pool4, pool6);
@@ -803,8 +802,8 @@ fn random_config(
     c
 }
 
-fn random_query<'a>(rng: &mut XorShift, pool4: &[u32], pool6: &[u128]) -> Query<'a> {
-    let v4 = |rng: &mut XorShift| {
+fn random_query<'a>(rng: &mut Rng, pool4: &[u32], pool6: &[u128]) -> Query<'a> {
+    let v4 = |rng: &mut Rng| {
         let a = if rng.chance(60) {
             pool4[rng.below(pool4.len() as u64) as usize]
                 .wrapping_add(rng.below(3) as u32)
@@ -814,7 +813,7 @@ fn random_query<'a>(rng: &mut XorShift, pool4: &[u32], pool6: &[u128]) -> Query<
         };
         crate::flow::v4_mapped(a.to_be_bytes())
     };
-    let v6 = |rng: &mut XorShift| {
+    let v6 = |rng: &mut Rng| {
         let a = if rng.chance(60) {
             pool6[rng.below(pool6.len() as u64) as usize]
                 .wrapping_add(u128::from(rng.below(3)))
@@ -849,7 +848,7 @@ fn random_query<'a>(rng: &mut XorShift, pool4: &[u32], pool6: &[u128]) -> Query<
 
 #[test]
 fn bitset_lookup_equals_linear_reference() {
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::xorshift(0x9e37_79b9_7f4a_7c15);
     let (mut pool4, mut pool6) = (Vec::new(), Vec::new());
     let c = random_config(&mut rng, 2000, &mut pool4, &mut pool6);
     let p = Policy::compile(&c).unwrap().with_app_default(odd_ports);
@@ -872,7 +871,7 @@ fn bitset_lookup_equals_linear_reference() {
 
 #[test]
 fn ten_thousand_rules_compile_small_and_fast_enough() {
-    let mut rng = XorShift(42);
+    let mut rng = Rng::xorshift(42);
     let (mut pool4, mut pool6) = (Vec::new(), Vec::new());
     let c = random_config(&mut rng, 10_000, &mut pool4, &mut pool6);
     let p = Policy::compile(&c).unwrap();

@@ -101,9 +101,9 @@ fn back_shift_deletion_keeps_clusters_reachable() {
         let cap = 200u32;
         let mut t: SessionTable<u64, u32> = SessionTable::new(cap, hash);
         let mut live: Vec<(u64, u32)> = Vec::new();
-        let mut rng = crate::test_rng::XorShift(1);
+        let mut rng = synwall_testkit::Rng::xorshift(1);
         for step in 0..20_000u64 {
-            let x = rng.next();
+            let x = rng.next_u64();
             if live.len() < cap as usize && (!x.is_multiple_of(3) || live.is_empty()) {
                 let k = step;
                 live.push((k, t.insert(hash(&k), k, 0).unwrap().index));
@@ -155,10 +155,10 @@ fn the_index_grows_with_the_sessions_and_every_key_stays_reachable() {
         let mut t: SessionTable<u64, u32> = SessionTable::new(cap, hash);
         assert_eq!(t.index_len(), FIRST_INDEX_BUCKETS);
         let mut live: Vec<(u64, u32)> = Vec::new();
-        let mut rng = crate::test_rng::XorShift(7);
+        let mut rng = synwall_testkit::Rng::xorshift(7);
         let (mut sizes, mut growing_checks) = (vec![t.index_len()], 0);
         for step in 0..15_000u64 {
-            let x = rng.next();
+            let x = rng.next_u64();
             // Mostly inserts until full, then churn: removals land in both indexes.
             if live.len() < cap as usize && (x % 5 < 3 || live.is_empty()) {
                 live.push((step, t.insert(hash(&step), step, 0).unwrap().index));
@@ -247,9 +247,9 @@ fn sessions_with_second_keys_are_found_by_either_key_as_they_come_and_go() {
         let cap = 1200u32;
         let mut t: SessionTable<u64, u32> = SessionTable::with_second_keys(cap, hash);
         let mut live: Vec<(u64, u32, bool)> = Vec::new();
-        let mut rng = crate::test_rng::XorShift(11);
+        let mut rng = synwall_testkit::Rng::xorshift(11);
         for step in 0..12_000u64 {
-            let x = rng.next();
+            let x = rng.next_u64();
             if live.len() < cap as usize && (x % 5 < 3 || live.is_empty()) {
                 let slot = t.insert(hash(&step), step, 0).unwrap().index;
                 // Two sessions in three get a second key (a NATed flow's reply).

@@ -689,7 +689,7 @@ fn sequence_numbers_wrap() {
 /// with every flag combination the tracker distinguishes, so both answers are common.
 #[test]
 fn established_step_agrees_with_on_segment() {
-    use crate::test_rng::XorShift;
+    use synwall_testkit::Rng;
     const FLAGS: [u8; 10] = [
         ACK,
         PSH | ACK,
@@ -702,7 +702,7 @@ fn established_step_agrees_with_on_segment() {
         0,
         FIN,
     ];
-    let mut rng = XorShift(0x05ee_d7c9);
+    let mut rng = Rng::xorshift(0x05ee_d7c9);
     let (mut taken, mut declined) = (0u32, 0u32);
     for conversation in 0..600 {
         let mut t = match conversation % 3 {
@@ -722,8 +722,8 @@ fn established_step_agrees_with_on_segment() {
         for _ in 0..200 {
             let dir = if rng.chance(50) { C2S } else { S2C };
             let (s, r) = (*t.peer(dir), *t.peer(dir.reverse()));
-            let near = |rng: &mut XorShift, at: SeqNumber| match rng.below(6) {
-                0 => rng.next() as u32,
+            let near = |rng: &mut Rng, at: SeqNumber| match rng.below(6) {
+                0 => rng.next_u64() as u32,
                 1 | 2 => at.0,
                 3 => (at + rng.below(40_000) as u32).0.wrapping_sub(20_000),
                 _ => (at + rng.below(3_000) as u32).0.wrapping_sub(1_000),

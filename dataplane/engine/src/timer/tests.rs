@@ -7,7 +7,7 @@ const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000 * MS;
 const TICK: u64 = 10 * MS;
 
-use crate::test_rng::XorShift;
+use synwall_testkit::Rng;
 
 /// Drives the wheel by its own hint (replay style) until empty, with unlimited budget, and
 /// checks every firing: at or after the deadline, less than one tick after it, exactly once.
@@ -41,7 +41,7 @@ fn run_by_hint(wheel: &mut TimerWheel, deadlines: &[u64]) -> usize {
 
 #[test]
 fn random_deadlines_fire_on_their_tick_by_hint() {
-    let mut rng = XorShift(0x5eed_1234_abcd_0001);
+    let mut rng = Rng::xorshift(0x5eed_1234_abcd_0001);
     let n = 20_000u32;
     let start = 7 * SEC + 3;
     let mut wheel = TimerWheel::new(n, TICK, start);
@@ -57,7 +57,7 @@ fn random_deadlines_fire_on_their_tick_by_hint() {
 
 #[test]
 fn random_deadlines_fire_within_a_tick_when_stepping_every_tick() {
-    let mut rng = XorShift(42);
+    let mut rng = Rng::xorshift(42);
     let n = 5_000u32;
     let mut wheel = TimerWheel::new(n, TICK, 0);
     // Up to 20 s: levels 0 and 1, stepping 2000 ticks one by one, at odd offsets in the tick.
@@ -90,7 +90,7 @@ fn random_deadlines_fire_within_a_tick_when_stepping_every_tick() {
 fn top_level_and_clamped_deadlines_are_exact() {
     // A 1 us tick: the top level reaches 2^32 us = 4295 s, so deadlines up to 10^4 s use
     // level 3 and are clamped past it.
-    let mut rng = XorShift(7);
+    let mut rng = Rng::xorshift(7);
     let n = 3_000u32;
     let mut wheel = TimerWheel::new(n, 1_000, 0);
     let deadlines: Vec<u64> = (0..n).map(|_| rng.below(10_000 * SEC)).collect();
@@ -116,7 +116,7 @@ fn longest_tcp_timeout_fits_without_clamping() {
 fn cancelled_timers_never_fire() {
     let n = 3_000u32;
     let mut wheel = TimerWheel::new(n, TICK, 0);
-    let mut rng = XorShift(99);
+    let mut rng = Rng::xorshift(99);
     for idx in 0..n {
         wheel.arm(idx, rng.below(1_000 * SEC));
     }
@@ -275,7 +275,7 @@ fn mass_expiry_takes_ceil_n_over_budget_calls() {
 
 #[test]
 fn large_time_jumps_fire_everything_once_and_the_wheel_goes_on() {
-    let mut rng = XorShift(2024);
+    let mut rng = Rng::xorshift(2024);
     let n = 10_000u32;
     let mut wheel = TimerWheel::new(n, TICK, 0);
     for idx in 0..n {
@@ -385,7 +385,7 @@ fn due_ticks_across_the_32_bit_wrap_fire_on_time() {
         (2u64 << 32) - 70_000,
         (5u64 << 32) + (1 << 31) - 1,
     ] {
-        let mut rng = XorShift(start_tick);
+        let mut rng = Rng::xorshift(start_tick);
         let n = 5_000u32;
         let start = start_tick * TICK + 3;
         let mut wheel = TimerWheel::new(n, TICK, start);
@@ -400,7 +400,7 @@ fn due_ticks_across_the_32_bit_wrap_fire_on_time() {
     // timer's due tick wraps.
     let tick = 1_000;
     let start = ((2u64 << 32) - 1_000) * tick;
-    let mut rng = XorShift(3);
+    let mut rng = Rng::xorshift(3);
     let n = 3_000u32;
     let mut wheel = TimerWheel::new(n, tick, start);
     let deadlines: Vec<u64> = (0..n)
@@ -416,7 +416,7 @@ fn due_ticks_across_the_32_bit_wrap_fire_on_time() {
 
 #[test]
 fn stepping_every_tick_across_the_32_bit_wrap_with_rearms() {
-    let mut rng = XorShift(77);
+    let mut rng = Rng::xorshift(77);
     let n = 2_000u32;
     let start = ((1u64 << 32) - 1_000) * TICK;
     let mut wheel = TimerWheel::new(n, TICK, start);
@@ -516,7 +516,7 @@ fn far_deadlines_beyond_the_32_bit_reach_never_fire_early() {
 
 #[test]
 fn overdue_timers_after_a_jump_past_the_32_bit_reach_all_fire() {
-    let mut rng = XorShift(31);
+    let mut rng = Rng::xorshift(31);
     let n = 20_000u32;
     let start_tick = (3u64 << 32) + 17;
     let start = start_tick * TICK;

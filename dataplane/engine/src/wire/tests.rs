@@ -542,23 +542,23 @@ fn no_input_panics() {
             &ipv6(0, 1, 2, &[44, 0, 1, 4, 0, 0, 0, 0, 6, 0, 0, 1, 0, 0, 0, 1]),
         ),
     ];
-    let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = synwall_testkit::Rng::xorshift(0x9e37_79b9_7f4a_7c15);
     for s in &samples {
         for cut in 0..=s.len() {
             let _ = parse(&s[..cut]);
         }
         for _ in 0..5000 {
             let mut f = s.clone();
-            for _ in 0..(rng.next() % 4 + 1) {
-                let i = (rng.next() as usize) % f.len();
-                f[i] ^= 1 << (rng.next() % 8);
+            for _ in 0..(rng.next_u64() % 4 + 1) {
+                let i = (rng.next_u64() as usize) % f.len();
+                f[i] ^= 1 << (rng.next_u64() % 8);
             }
             let _ = parse(&f);
         }
     }
     for _ in 0..5000 {
-        let len = (rng.next() % 120) as usize;
-        let f: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let len = (rng.next_u64() % 120) as usize;
+        let f: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         let _ = parse(&f);
     }
 }
@@ -736,7 +736,7 @@ fn plain_path_agrees_with_the_full_parser() {
             assert_eq!(other, full, "staged parse differs on {f:02x?}");
         }
     };
-    let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+    let mut rng = synwall_testkit::Rng::xorshift(0x2545_f491_4f6c_dd1d);
     for s in &common {
         check(s);
         for cut in 0..s.len() {
@@ -766,9 +766,9 @@ fn plain_path_agrees_with_the_full_parser() {
         }
         for _ in 0..3000 {
             let mut f = s.clone();
-            for _ in 0..(rng.next() % 3 + 1) {
-                let i = (rng.next() as usize) % f.len();
-                f[i] ^= 1 << (rng.next() % 8);
+            for _ in 0..(rng.next_u64() % 3 + 1) {
+                let i = (rng.next_u64() as usize) % f.len();
+                f[i] ^= 1 << (rng.next_u64() % 8);
             }
             check(&f);
         }

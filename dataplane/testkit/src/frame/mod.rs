@@ -144,7 +144,10 @@ impl FrameSpec {
     /// A fragment at byte `offset` (a multiple of 8) of its datagram, more to come or not;
     /// clears DF. Fragments carry no transport checksum (it would cover the whole datagram).
     pub fn with_fragment(self, offset: u16, more: bool) -> Self {
-        assert!(offset.is_multiple_of(8), "fragment offsets count 8-byte units");
+        assert!(
+            offset.is_multiple_of(8),
+            "fragment offsets count 8-byte units"
+        );
         FrameSpec {
             fragment: Some(Fragment { offset, more }),
             dont_fragment: false,
