@@ -258,11 +258,14 @@ pub fn icmp_unreachable(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{v4_mapped, PROTO_UDP};
-    use crate::wire::{parse, tcp_flags::*, ETHERTYPE_QINQ, ETHERTYPE_VLAN};
+    use crate::flow::v4_mapped;
+    use crate::wire::{parse, tcp_flags::*};
+    use synwall_testkit::frame::{
+        FrameSpec, IpPair, TcpFields, TcpFlags, CLIENT_MAC, ETHERTYPE_QINQ, ETHERTYPE_VLAN,
+        SERVER_MAC,
+    };
+    use synwall_testkit::parse::verify;
 
-    const CLIENT_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
-    const SERVER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
     const A4: [u8; 4] = [10, 0, 0, 1];
     const B4: [u8; 4] = [192, 0, 2, 80];
 
@@ -273,107 +276,41 @@ mod tests {
         a
     }
 
-    /// Client to server Ethernet frame; `vlans` as (tpid, vid).
-    fn eth(vlans: &[(u16, u16)], ethertype: u16, l3: &[u8]) -> Vec<u8> {
-        let mut f = SERVER_MAC.to_vec();
-        f.extend_from_slice(&CLIENT_MAC);
-        for &(tpid, vid) in vlans {
-            f.extend_from_slice(&tpid.to_be_bytes());
-            f.extend_from_slice(&vid.to_be_bytes());
-        }
-        f.extend_from_slice(&ethertype.to_be_bytes());
-        f.extend_from_slice(l3);
-        f
+    /// Client to server, unpadded. TTL 57 (the forged packets must not copy it), IPv4
+    /// identification 0x1234 without DF.
+    fn v4() -> FrameSpec {
+        FrameSpec::from_client(IpPair::v4(A4, B4))
+            .with_ttl(57)
+            .with_ip_id(0x1234)
+            .with_dont_fragment(false)
+            .unpadded()
     }
 
-    fn ipv4(proto: u8, l4: &[u8]) -> Vec<u8> {
-        let mut h = vec![0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 57, proto, 0, 0];
-        h[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
-        h.extend_from_slice(&A4);
-        h.extend_from_slice(&B4);
-        h.extend_from_slice(l4);
-        h
+    /// Client to server, unpadded, hop limit 50.
+    fn v6() -> FrameSpec {
+        FrameSpec::from_client(IpPair::v6(a6(1), a6(2)))
+            .with_ttl(50)
+            .unpadded()
     }
 
-    fn ipv6(next: u8, l4: &[u8]) -> Vec<u8> {
-        let mut h = vec![0x60, 0, 0, 0];
-        h.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-        h.extend_from_slice(&[next, 50]);
-        h.extend_from_slice(&a6(1));
-        h.extend_from_slice(&a6(2));
-        h.extend_from_slice(l4);
-        h
+    /// A segment 40000 -> 443, window 0x7210.
+    fn tcp(spec: FrameSpec, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut t = TcpFields::new(40000, 443, TcpFlags(flags));
+        (t.seq, t.ack, t.window) = (seq, ack, 0x7210);
+        spec.tcp(&t, payload)
     }
 
-    fn tcp(seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-        let mut t = Vec::new();
-        t.extend_from_slice(&40000u16.to_be_bytes());
-        t.extend_from_slice(&443u16.to_be_bytes());
-        t.extend_from_slice(&seq.to_be_bytes());
-        t.extend_from_slice(&ack.to_be_bytes());
-        t.extend_from_slice(&[5 << 4, flags, 0x72, 0x10, 0xab, 0xcd, 0, 0]);
-        t.extend_from_slice(payload);
-        t
+    /// A datagram 5353 -> 53 of `payload_len` bytes counting up.
+    fn udp(spec: FrameSpec, payload_len: usize) -> Vec<u8> {
+        let payload: Vec<u8> = (0..payload_len).map(|i| i as u8).collect();
+        spec.udp(5353, 53, &payload)
     }
 
-    fn udp(payload_len: usize) -> Vec<u8> {
-        let mut u = Vec::new();
-        u.extend_from_slice(&5353u16.to_be_bytes());
-        u.extend_from_slice(&53u16.to_be_bytes());
-        u.extend_from_slice(&((8 + payload_len) as u16).to_be_bytes());
-        u.extend_from_slice(&[0, 0]);
-        u.extend((0..payload_len).map(|i| i as u8));
-        u
-    }
-
-    /// Independent ones-complement sum: bytes paired by index, 64-bit accumulator, end-around
-    /// carry at the end. A correct checksum makes the sum over the covered bytes 0xffff.
-    fn ones_sum(parts: &[&[u8]]) -> u16 {
-        let bytes: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-        let mut total: u64 = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            let hi = u64::from(bytes[i]);
-            let lo = u64::from(*bytes.get(i + 1).unwrap_or(&0));
-            total += (hi << 8) | lo;
-            i += 2;
-        }
-        while total >> 16 != 0 {
-            total = (total & 0xffff) + (total >> 16);
-        }
-        total as u16
-    }
-
-    /// Checks the IP header checksum (v4) and the transport checksum (with pseudo-header where
-    /// the protocol has one) of a forged frame.
-    fn assert_checksums(out: &[u8], p: &Parsed) {
-        let l3 = p.l3_offset as usize;
-        let l4 = p.l4_offset as usize;
-        let end = l3 + p.ip_len as usize;
-        let seg = &out[l4..end];
-        let len = seg.len();
-        if p.key.family == 4 {
-            assert_eq!(ones_sum(&[&out[l3..l4]]), 0xffff, "IPv4 header checksum");
-            if p.key.proto == PROTO_ICMP {
-                assert_eq!(ones_sum(&[seg]), 0xffff, "ICMP checksum");
-            } else {
-                let ph = [0, p.key.proto, (len >> 8) as u8, len as u8];
-                let sum = ones_sum(&[&out[l3 + 12..l3 + 20], &ph, seg]);
-                assert_eq!(sum, 0xffff, "TCP checksum (v4)");
-            }
-        } else {
-            let ph = [
-                (len >> 24) as u8,
-                (len >> 16) as u8,
-                (len >> 8) as u8,
-                len as u8,
-                0,
-                0,
-                0,
-                p.key.proto,
-            ];
-            let sum = ones_sum(&[&out[l3 + 8..l3 + 40], &ph, seg]);
-            assert_eq!(sum, 0xffff, "transport checksum (v6)");
+    /// The IP header checksum (v4) and the transport checksum (with its pseudo-header where
+    /// the protocol has one) of a forged frame, checked by the test kit.
+    fn assert_checksums(out: &[u8]) {
+        if let Err(reason) = verify(out) {
+            panic!("{reason}: {out:02x?}");
         }
     }
 
@@ -385,7 +322,7 @@ mod tests {
         let mut out = [0xeeu8; 2048];
         let len = f(frame, &original, &mut out).expect("forged");
         let forged = parse(&out[..len]).expect("forged frame parses");
-        assert_checksums(&out[..len], &forged);
+        assert_checksums(&out[..len]);
         assert_eq!(forged.ttl, FORGED_TTL);
         (out[..len].to_vec(), original, forged)
     }
@@ -400,9 +337,11 @@ mod tests {
             [224, 0, 0, 1],
             [0, 0, 0, 0],
         ] {
-            let mut l3 = ipv4(PROTO_UDP, &udp(8));
-            l3[16..20].copy_from_slice(&dst);
-            let frame = eth(&[], ETHERTYPE_IPV4, &l3);
+            let to_dst = FrameSpec {
+                ips: IpPair::v4(A4, dst),
+                ..v4()
+            };
+            let frame = udp(to_dst, 8);
             let p = parse(&frame).expect("parses");
             let mut out = [0u8; 2048];
             for kind in [Unreachable::PortUnreachable, Unreachable::AdminProhibited] {
@@ -412,36 +351,33 @@ mod tests {
                     "{dst:?}"
                 );
             }
-            let mut l3 = ipv4(PROTO_TCP, &tcp(1000, 0, SYN, &[]));
-            l3[16..20].copy_from_slice(&dst);
-            let frame = eth(&[], ETHERTYPE_IPV4, &l3);
+            let frame = tcp(to_dst, 1000, 0, SYN, &[]);
             let p = parse(&frame).expect("parses");
             assert_eq!(tcp_reset_to_sender(&frame, &p, &mut out), None, "{dst:?}");
             // On to the receiver, the source is the sender's own (valid) address.
             assert!(tcp_reset_to_receiver(&frame, &p, &mut out).is_some());
         }
-        let mut l3 = ipv6(PROTO_TCP, &tcp(1000, 0, SYN, &[]));
-        l3[24] = 0xff;
-        l3[25] = 0x02;
-        let frame = eth(&[], ETHERTYPE_IPV6, &l3);
+        let mut group = a6(2);
+        group[..2].copy_from_slice(&[0xff, 0x02]);
+        let to_group = FrameSpec {
+            ips: IpPair::v6(a6(1), group),
+            ..v6()
+        };
+        let frame = tcp(to_group, 1000, 0, SYN, &[]);
         let p = parse(&frame).expect("parses");
         let mut out = [0u8; 2048];
         assert_eq!(tcp_reset_to_sender(&frame, &p, &mut out), None);
         let kind = Unreachable::PortUnreachable;
         assert_eq!(icmp_unreachable(&frame, &p, kind, &mut out), None);
         // A unicast destination is still answered.
-        let frame = eth(&[], ETHERTYPE_IPV4, &ipv4(PROTO_UDP, &udp(8)));
+        let frame = udp(v4(), 8);
         let p = parse(&frame).expect("parses");
         assert!(icmp_unreachable(&frame, &p, kind, &mut out).is_some());
     }
 
     #[test]
     fn reset_to_sender_of_a_syn_v4() {
-        let frame = eth(
-            &[],
-            ETHERTYPE_IPV4,
-            &ipv4(PROTO_TCP, &tcp(1000, 0, SYN, &[])),
-        );
+        let frame = tcp(v4(), 1000, 0, SYN, &[]);
         let (out, orig, p) = forge(&frame, tcp_reset_to_sender);
         assert_eq!(out.len(), MIN_FRAME, "padded");
         assert_eq!(&out[..6], &CLIENT_MAC, "back to the client");
@@ -456,11 +392,8 @@ mod tests {
 
     #[test]
     fn resets_for_a_data_segment_v4_with_vlan() {
-        let frame = eth(
-            &[(ETHERTYPE_VLAN, 42)],
-            ETHERTYPE_IPV4,
-            &ipv4(PROTO_TCP, &tcp(5000, 9000, PSH | ACK, &[7; 10])),
-        );
+        let tagged = v4().with_tag(ETHERTYPE_VLAN, 42);
+        let frame = tcp(tagged, 5000, 9000, PSH | ACK, &[7; 10]);
         let (out, orig, p) = forge(&frame, tcp_reset_to_sender);
         assert_eq!((p.vlan_count, p.vlans[0]), (1, 42));
         assert_eq!(&out[..6], &CLIENT_MAC);
@@ -479,11 +412,10 @@ mod tests {
 
     #[test]
     fn resets_v6_qinq_syn_fin_payload() {
-        let frame = eth(
-            &[(ETHERTYPE_QINQ, 100), (ETHERTYPE_VLAN, 200)],
-            ETHERTYPE_IPV6,
-            &ipv6(PROTO_TCP, &tcp(u32::MAX - 2, 0, SYN | FIN, &[1, 2, 3])),
-        );
+        let qinq = v6()
+            .with_tag(ETHERTYPE_QINQ, 100)
+            .with_tag(ETHERTYPE_VLAN, 200);
+        let frame = tcp(qinq, u32::MAX - 2, 0, SYN | FIN, &[1, 2, 3]);
         let (out, orig, p) = forge(&frame, tcp_reset_to_sender);
         assert_eq!(
             &out[12..14],
@@ -506,11 +438,7 @@ mod tests {
 
     #[test]
     fn icmp_unreachable_v4_quotes_header_and_8_bytes() {
-        let frame = eth(
-            &[(ETHERTYPE_VLAN, 7)],
-            ETHERTYPE_IPV4,
-            &ipv4(PROTO_UDP, &udp(100)),
-        );
+        let frame = udp(v4().with_tag(ETHERTYPE_VLAN, 7), 100);
         let kind = Unreachable::AdminProhibited;
         let (out, orig, p) = forge(&frame, |f, q, o| icmp_unreachable(f, q, kind, o));
         assert_eq!((p.vlan_count, p.vlans[0]), (1, 7));
@@ -534,7 +462,7 @@ mod tests {
 
     #[test]
     fn icmp_unreachable_v6_stays_within_1280() {
-        let frame = eth(&[], ETHERTYPE_IPV6, &ipv6(PROTO_UDP, &udp(1400)));
+        let frame = udp(v6(), 1400);
         let kind = Unreachable::PortUnreachable;
         let (out, orig, p) = forge(&frame, |f, q, o| icmp_unreachable(f, q, kind, o));
         assert_eq!(p.key.proto, PROTO_ICMPV6);
@@ -549,7 +477,7 @@ mod tests {
         assert_eq!(quote, &frame[14..14 + 1232]);
 
         // A small packet is quoted whole.
-        let frame = eth(&[], ETHERTYPE_IPV6, &ipv6(PROTO_TCP, &tcp(1, 0, SYN, &[])));
+        let frame = tcp(v6(), 1, 0, SYN, &[]);
         let kind = Unreachable::AdminProhibited;
         let (_, orig, p) = forge(&frame, |f, q, o| icmp_unreachable(f, q, kind, o));
         assert_eq!((p.icmp.icmp_type, p.icmp.code), (1, 1));
@@ -559,7 +487,7 @@ mod tests {
     #[test]
     fn refusals() {
         let mut out = [0u8; 2048];
-        let syn = eth(&[], ETHERTYPE_IPV4, &ipv4(PROTO_TCP, &tcp(1, 0, SYN, &[])));
+        let syn = tcp(v4(), 1, 0, SYN, &[]);
         let p = parse(&syn).unwrap();
         assert_eq!(
             tcp_reset_to_sender(&syn, &p, &mut out[..59]),
@@ -567,7 +495,7 @@ mod tests {
             "too small"
         );
         assert_eq!(tcp_reset_to_sender(&syn, &p, &mut out[..60]), Some(60));
-        let datagram = eth(&[], ETHERTYPE_IPV4, &ipv4(PROTO_UDP, &udp(4)));
+        let datagram = udp(v4(), 4);
         let p = parse(&datagram).unwrap();
         assert_eq!(
             tcp_reset_to_sender(&datagram, &p, &mut out),
@@ -588,7 +516,7 @@ mod tests {
             None
         );
         // Non-IP.
-        let arp = eth(&[], 0x0806, &[0; 28]);
+        let arp = v4().ethernet(0x0806, &[0; 28]);
         let p = parse(&arp).unwrap();
         assert_eq!(tcp_reset_to_sender(&arp, &p, &mut out), None);
         assert_eq!(
