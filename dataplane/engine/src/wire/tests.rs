@@ -4,75 +4,61 @@ use super::tcp_flags::*;
 use super::*;
 use crate::flow::{v4_mapped, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::stored_key::StoredKey;
+use synwall_testkit::frame::{
+    icmp_message, udp_datagram, FrameSpec, IpPair, TcpFields, TcpFlags, TcpOptions,
+};
 
-const MACS: [u8; 12] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+/// Client to server, unpadded (the parser sees exactly the bytes written).
+fn client(ips: IpPair) -> FrameSpec {
+    FrameSpec::from_client(ips).unpadded()
+}
 
+/// An Ethernet frame around `l3` with 802.1Q tags `vlans`, outermost first.
 fn eth(ethertype: u16, vlans: &[u16], l3: &[u8]) -> Vec<u8> {
-    let mut f = MACS.to_vec();
-    for &v in vlans {
-        f.extend_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
-        f.extend_from_slice(&v.to_be_bytes());
-    }
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f.extend_from_slice(l3);
-    f
+    let tagged = vlans
+        .iter()
+        .fold(client(IpPair::v4(A, B)), |s, &v| s.with_vlan(v));
+    tagged.ethernet(ethertype, l3)
 }
 
+/// An IPv4 packet (identification 1, no DF, TTL 64) with `l4` as given.
 fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8]) -> Vec<u8> {
-    let total = (20 + l4.len()) as u16;
-    let mut h = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, proto, 0, 0];
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h.extend_from_slice(&src);
-    h.extend_from_slice(&dst);
-    h.extend_from_slice(l4);
-    h
+    client(IpPair::v4(src, dst))
+        .with_ip_id(1)
+        .with_dont_fragment(false)
+        .ip_packet(proto, l4)
 }
 
+/// An IPv6 packet from 2001::`src_last` to 2001::`dst_last` (hop limit 64), next header
+/// `next`, then `rest` as given (extension headers, transport).
 fn ipv6(next: u8, src_last: u8, dst_last: u8, rest: &[u8]) -> Vec<u8> {
-    let mut h = vec![0x60, 0, 0, 0];
-    h.extend_from_slice(&(rest.len() as u16).to_be_bytes());
-    h.extend_from_slice(&[next, 64]);
     let mut src = [0u8; 16];
     src[0] = 0x20;
     src[1] = 0x01;
     src[15] = src_last;
     let mut dst = src;
     dst[15] = dst_last;
-    h.extend_from_slice(&src);
-    h.extend_from_slice(&dst);
-    h.extend_from_slice(rest);
-    h
+    client(IpPair::v6(src, dst)).ip_packet(next, rest)
 }
 
+/// A TCP segment, seq 1000, ack 2000, window 0xffff, with `options` as given (whole words).
 fn tcp(sport: u16, dport: u16, flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
-    let doff = (20 + options.len()) / 4;
-    let mut t = Vec::new();
-    t.extend_from_slice(&sport.to_be_bytes());
-    t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&1000u32.to_be_bytes());
-    t.extend_from_slice(&2000u32.to_be_bytes());
-    t.extend_from_slice(&[(doff as u8) << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    t.extend_from_slice(options);
-    t.extend_from_slice(payload);
-    t
+    let mut t = TcpFields::new(sport, dport, TcpFlags(flags));
+    (t.seq, t.ack, t.window) = (1000, 2000, 0xffff);
+    t.options = TcpOptions::NONE.raw(options);
+    t.segment(payload)
 }
 
 fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut u = Vec::new();
-    u.extend_from_slice(&sport.to_be_bytes());
-    u.extend_from_slice(&dport.to_be_bytes());
-    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    u.extend_from_slice(&[0, 0]);
-    u.extend_from_slice(payload);
-    u
+    udp_datagram(sport, dport, payload)
 }
 
+/// An ICMP message of type `icmp_type`, code 0, identifier `id`, sequence 1, then `body`.
 fn icmp(icmp_type: u8, id: u16, body: &[u8]) -> Vec<u8> {
-    let mut i = vec![icmp_type, 0, 0, 0];
-    i.extend_from_slice(&id.to_be_bytes());
-    i.extend_from_slice(&[0, 1]);
-    i.extend_from_slice(body);
-    i
+    let mut rest = id.to_be_bytes().to_vec();
+    rest.extend_from_slice(&[0, 1]);
+    rest.extend_from_slice(body);
+    icmp_message(icmp_type, 0, &rest)
 }
 
 const A: [u8; 4] = [10, 0, 0, 1];

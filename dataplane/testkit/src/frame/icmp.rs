@@ -45,6 +45,19 @@ pub fn icmp_echo_type(family: IpFamily, reply: bool) -> u8 {
     }
 }
 
+/// An ICMP or ICMPv6 message alone (checksum 0): type, code, then `rest` (the second header
+/// word and the body), for IP payloads put together by hand.
+pub fn icmp_message(icmp_type: u8, code: u8, rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + rest.len());
+    push_icmp(icmp_type, code, rest, &mut out);
+    out
+}
+
+fn push_icmp(icmp_type: u8, code: u8, rest: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&[icmp_type, code, 0, 0]);
+    out.extend_from_slice(rest);
+}
+
 impl FrameSpec {
     pub fn icmp_echo(&self, reply: bool, identifier: u16, sequence: u16, data: &[u8]) -> Vec<u8> {
         let mut frame = Vec::new();
@@ -70,8 +83,7 @@ impl FrameSpec {
     pub fn write_icmp(&self, icmp_type: u8, code: u8, rest: &[u8], out: &mut Vec<u8>) {
         let protocol = self.ips.icmp_protocol();
         self.write_frame(protocol, Some(CHECKSUM_AT), out, |out| {
-            out.extend_from_slice(&[icmp_type, code, 0, 0]);
-            out.extend_from_slice(rest);
+            push_icmp(icmp_type, code, rest, out)
         });
     }
 

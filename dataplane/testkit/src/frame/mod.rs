@@ -19,7 +19,7 @@ mod tcp;
 mod tests;
 
 pub use addr::{Fragment, IpFamily, IpPair, Vlans, MAX_TAGS};
-pub use icmp::{icmp_echo_type, IcmpErrorKind, IPV6_MIN_MTU};
+pub use icmp::{icmp_echo_type, icmp_message, IcmpErrorKind, IPV6_MIN_MTU};
 pub use tcp::{TcpFields, TcpFlags, TcpOptions, MAX_OPTIONS};
 
 use crate::checksum::{internet_checksum, transport_checksum};
@@ -253,12 +253,7 @@ impl FrameSpec {
     /// Builds a UDP frame into `out` (cleared first).
     pub fn write_udp(&self, src_port: u16, dst_port: u16, payload: &[u8], out: &mut Vec<u8>) {
         self.write_frame(IP_PROTO_UDP, Some(6), out, |out| {
-            let length = u16::try_from(UDP_HEADER_LEN + payload.len()).expect("UDP too long");
-            out.extend_from_slice(&src_port.to_be_bytes());
-            out.extend_from_slice(&dst_port.to_be_bytes());
-            out.extend_from_slice(&length.to_be_bytes());
-            out.extend_from_slice(&[0, 0]);
-            out.extend_from_slice(payload);
+            push_udp(src_port, dst_port, payload, out)
         });
     }
 
@@ -380,6 +375,23 @@ impl FrameSpec {
             sum => sum,
         }
     }
+}
+
+/// A UDP header (checksum 0) and `payload`: the datagram alone, for IP payloads put
+/// together by hand.
+pub fn udp_datagram(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(UDP_HEADER_LEN + payload.len());
+    push_udp(src_port, dst_port, payload, &mut out);
+    out
+}
+
+fn push_udp(src_port: u16, dst_port: u16, payload: &[u8], out: &mut Vec<u8>) {
+    let length = u16::try_from(UDP_HEADER_LEN + payload.len()).expect("UDP too long");
+    out.extend_from_slice(&src_port.to_be_bytes());
+    out.extend_from_slice(&dst_port.to_be_bytes());
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(payload);
 }
 
 /// The IP packet inside a frame: skips Ethernet and its tags, and drops Ethernet padding

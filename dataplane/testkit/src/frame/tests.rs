@@ -135,6 +135,8 @@ fn raw_transport_ip_packet_and_ethernet() {
     let raw = spec.raw(47, &[1, 2, 3]);
     assert_eq!((raw.len(), raw[14 + 9]), (14 + 23, 47));
     assert_eq!(spec.ip_packet(47, &[1, 2, 3]), &raw[14..]);
+    assert_eq!(udp_datagram(1, 2, b"x"), [0, 1, 0, 2, 0, 9, 0, 0, b'x']);
+    assert_eq!(icmp_message(8, 0, &[0, 7, 0, 1]), [8, 0, 0, 0, 0, 7, 0, 1]);
     let arp = spec.with_vlan(9).ethernet(0x0806, &[0; 28]);
     assert_eq!(&arp[12..18], &[0x81, 0, 0, 9, 0x08, 0x06]);
     assert_eq!(arp.len(), 18 + 28);
