@@ -7,6 +7,8 @@ use crate::pipeline::test_engine::test_engine;
 use crate::pipeline::{Engine, Verdict};
 use crate::reasons::DropReason;
 use crate::stats::{SegmentReader, WorkerBlock};
+use synwall_testkit::frame::{udp_datagram, FrameSpec, IpPair, TcpFields, TcpFlags};
+use synwall_testkit::yaml::{VwireConfig, ALLOW_OUT};
 
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
@@ -14,23 +16,24 @@ const T0: u64 = 1_700_000_000 * S;
 const TRUST: u8 = 0;
 const UNTRUST: u8 = 1;
 
-const CONFIG: &str = r#"
-dataplane:
-  workers: [1]
-  ports:
-    - { name: ethernet1/1, device: net_tap0, zone: trust }
-    - { name: ethernet1/2, device: net_tap1, zone: untrust }
-  vwires: [[ethernet1/1, ethernet1/2]]
-services:
+const SERVICES: &str = r#"services:
   tftp: { protocol: udp, ports: ["69"] }
-  telnet: { protocol: tcp, ports: ["23"] }
-rules:
-  - { name: no-tftp, from: [trust], to: [untrust], service: [tftp, telnet], action: deny }
-  - { name: allow-out, from: [trust], to: [untrust], action: allow }
-"#;
+  telnet: { protocol: tcp, ports: ["23"] }"#;
+
+/// The virtual wire; trust to untrust allowed but for TFTP and telnet.
+fn config() -> String {
+    VwireConfig::new()
+        .section(SERVICES)
+        .rule(
+            "{ name: no-tftp, from: [trust], to: [untrust], service: [tftp, telnet], \
+             action: deny }",
+        )
+        .rule(ALLOW_OUT)
+        .yaml()
+}
 
 fn engine_with(fragments: u32) -> Engine {
-    test_engine(CONFIG, T0, |cfg| {
+    test_engine(&config(), T0, |cfg| {
         cfg.capacity = 1024;
         cfg.fragments = fragments;
     })
@@ -47,51 +50,34 @@ fn drops(e: &Engine, reason: DropReason) -> u64 {
         .sum(WorkerBlock::DROPS + reason.index())
 }
 
-fn ethernet(ethertype: u16, l3: &[u8]) -> Vec<u8> {
-    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f.extend_from_slice(l3);
-    f
-}
-
 /// An IPv4 fragment from 10.0.0.1 to 10.1.0.10: `data` at `offset` of datagram `id`.
 fn v4(proto: u8, id: u16, offset: u16, more: bool, data: &[u8]) -> Vec<u8> {
-    let mut h = vec![
-        0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 1, 0, 10,
-    ];
-    h[2..4].copy_from_slice(&((20 + data.len()) as u16).to_be_bytes());
-    h[4..6].copy_from_slice(&id.to_be_bytes());
-    let field = (offset / 8) | if more { 0x2000 } else { 0 };
-    h[6..8].copy_from_slice(&field.to_be_bytes());
-    h.extend_from_slice(data);
-    ethernet(0x0800, &h)
+    FrameSpec::from_client(IpPair::v4([10, 0, 0, 1], [10, 1, 0, 10]))
+        .with_ip_id(id.into())
+        .with_fragment(offset, more)
+        .unpadded()
+        .raw(proto, data)
 }
 
 /// An IPv6 fragment from 2001:db8:100::1 to 2001:db8::10 (fragment header, then `data`).
 fn v6(next: u8, id: u32, offset: u16, more: bool, data: &[u8]) -> Vec<u8> {
-    let mut h = vec![0x60, 0, 0, 0];
-    h.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
-    h.extend_from_slice(&[44, 64]);
-    h.extend_from_slice(&[
+    let src = [
         0x20, 0x01, 0x0d, 0xb8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-    ]);
-    h.extend_from_slice(&[
+    ];
+    let dst = [
         0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ]);
-    h.extend_from_slice(&[next, 0]);
-    h.extend_from_slice(&(offset | more as u16).to_be_bytes());
-    h.extend_from_slice(&id.to_be_bytes());
-    h.extend_from_slice(data);
-    ethernet(0x86dd, &h)
+    ];
+    FrameSpec::from_client(IpPair::v6(src, dst))
+        .with_ip_id(id)
+        .with_fragment(offset, more)
+        .unpadded()
+        .raw(next, data)
 }
 
 /// The first 24 bytes of a 48-byte UDP datagram to `dport`: its header and 16 bytes of data.
 fn udp_start(dport: u16) -> Vec<u8> {
-    let mut u = vec![0x9c, 0x40];
-    u.extend_from_slice(&dport.to_be_bytes());
-    u.extend_from_slice(&48u16.to_be_bytes());
-    u.extend_from_slice(&[0; 2]);
-    u.extend_from_slice(&[0xab; 16]);
+    let mut u = udp_datagram(40000, dport, &[0xab; 40]);
+    u.truncate(24);
     u
 }
 
@@ -133,10 +119,9 @@ fn denied_first_fragment_takes_the_rest_with_it() {
     assert_eq!(run(&mut e, T0, &v4_datagram(2, 69)), [policy; 3]);
     assert_eq!(drops(&e, DropReason::Policy), 3);
     // A TCP datagram refused by port, too.
-    let mut syn = vec![
-        0x9c, 0x41, 0, 23, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
-    ];
-    syn.extend_from_slice(&[0; 8]);
+    let mut t = TcpFields::new(40001, 23, TcpFlags(0x02));
+    (t.seq, t.window) = (1, 0xffff);
+    let syn = t.segment(&[0; 4]);
     let tcp = [v4(6, 3, 0, true, &syn), v4(6, 3, 24, false, &[0; 8])];
     assert_eq!(run(&mut e, T0, &tcp), [policy; 2]);
 }

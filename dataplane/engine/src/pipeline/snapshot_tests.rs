@@ -3,7 +3,7 @@
 //! connection passes the second engine with no packet refused, while a segment far outside
 //! the window is still refused there.
 
-use crate::pipeline::stored_key_tests::{engine, CONFIG, T0};
+use crate::pipeline::stored_key_tests::{config, engine, T0};
 use crate::pipeline::test_engine::test_engine;
 use crate::pipeline::{Engine, SessionSnapshot, Verdict};
 use crate::protect::tests::tcp;
@@ -71,7 +71,7 @@ fn a_tcp_session_installed_elsewhere_carries_on_with_its_windows() {
     // "Not a valid SYN packet"; with it installed, the connection goes on.
     let later = T0 + 3_600_000 * MS;
     let mut fresh = engine(64);
-    let (mut b, counters) = test_engine(CONFIG, T0, |cfg| cfg.capacity = 64);
+    let (mut b, counters) = test_engine(&config(), T0, |cfg| cfg.capacity = 64);
     let next = || seg(true, PSH | ACK, 1019, 5020, b"more");
     assert_eq!(
         pass(&mut fresh, later, next()),
@@ -137,7 +137,7 @@ fn a_second_key_travels_with_its_session() {
         cfg.capacity = 16;
         cfg.second_keys = true;
     };
-    let (mut a, _) = test_engine(CONFIG, T0, two_keys);
+    let (mut a, _) = test_engine(&config(), T0, two_keys);
     assert_eq!(pass(&mut a, T0, seg(true, SYN, 7, 0, b"")), across(true));
     let slot = a.sessions().live_slots().next().unwrap();
     // The reply flow as a NAT would see it: from the server's inside address.
@@ -155,7 +155,7 @@ fn a_second_key_travels_with_its_session() {
     let snap = a.snapshot(slot, T0).unwrap();
     assert_eq!(snap.second_key, Some(canonical));
 
-    let (mut b, _) = test_engine(CONFIG, T0, two_keys);
+    let (mut b, _) = test_engine(&config(), T0, two_keys);
     let at = b.install(&snap, T0).unwrap();
     let probe = crate::stored_key::StoredKey::probe(&canonical, false, hash);
     let found = b.table.lookup_keyed(None, hash, |k| *k == probe);

@@ -4,58 +4,34 @@
 
 use std::collections::HashSet;
 
-use crate::flow::{FlowKey, PROTO_UDP};
+use crate::flow::FlowKey;
 use crate::pipeline::test_engine::test_engine;
 use crate::pipeline::{Engine, Verdict};
 use crate::reasons::EndReason;
 use crate::stats::WorkerBlock;
+use synwall_testkit::frame::{FrameSpec, IpPair};
+use synwall_testkit::yaml::{vwire_yaml, ALLOW_OUT};
 
 const S: u64 = 1_000_000_000;
 pub(super) const T0: u64 = 1_700_000_000 * S;
 const TRUST: u8 = 0;
 const UNTRUST: u8 = 1;
 
-pub(super) const CONFIG: &str = r#"
-dataplane:
-  workers: [1]
-  ports:
-    - { name: ethernet1/1, device: net_tap0, zone: trust }
-    - { name: ethernet1/2, device: net_tap1, zone: untrust }
-  vwires: [[ethernet1/1, ethernet1/2]]
-rules:
-  - { name: allow-out, from: [trust], to: [untrust], action: allow }
-"#;
-
-pub(super) fn engine(capacity: u32) -> Engine {
-    test_engine(CONFIG, T0, |cfg| cfg.capacity = capacity).0
+/// The virtual wire, trust to untrust allowed (rule `allow-out`).
+pub(super) fn config() -> String {
+    vwire_yaml(&[ALLOW_OUT])
 }
 
-/// A UDP datagram for `key` (either family) with 8 bytes of payload.
+pub(super) fn engine(capacity: u32) -> Engine {
+    test_engine(&config(), T0, |cfg| cfg.capacity = capacity).0
+}
+
+/// A UDP datagram for `key` (either family) with 8 bytes of payload, unpadded.
 pub(super) fn udp(key: &FlowKey) -> Vec<u8> {
-    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
-    let mut l4 = Vec::new();
-    l4.extend_from_slice(&key.sport.to_be_bytes());
-    l4.extend_from_slice(&key.dport.to_be_bytes());
-    l4.extend_from_slice(&16u16.to_be_bytes());
-    l4.extend_from_slice(&[0, 0]);
-    l4.extend_from_slice(b"payload!");
-    if key.family == 4 {
-        f.extend_from_slice(&0x0800u16.to_be_bytes());
-        let mut h = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, PROTO_UDP, 0, 0];
-        h[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
-        h.extend_from_slice(&key.src[12..]);
-        h.extend_from_slice(&key.dst[12..]);
-        f.extend_from_slice(&h);
-    } else {
-        f.extend_from_slice(&0x86ddu16.to_be_bytes());
-        f.extend_from_slice(&[0x60, 0, 0, 0]);
-        f.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-        f.extend_from_slice(&[PROTO_UDP, 64]);
-        f.extend_from_slice(&key.src);
-        f.extend_from_slice(&key.dst);
-    }
-    f.extend_from_slice(&l4);
-    f
+    let ips = IpPair::from_key_bytes(key.family == 6, key.src, key.dst);
+    FrameSpec::from_client(ips)
+        .unpadded()
+        .udp(key.sport, key.dport, b"payload!")
 }
 
 /// Flow `n` of a round: even ones IPv4, odd ones IPv6; addresses and ports vary with `n`.
@@ -130,7 +106,7 @@ fn ipv4_and_ipv6_flows_share_the_table_and_give_back_their_keys() {
 #[test]
 fn a_timed_out_session_ends_on_its_next_packet_which_opens_a_new_one() {
     for n in [0, 1] {
-        let (mut e, counters) = test_engine(CONFIG, T0, |cfg| cfg.capacity = 64);
+        let (mut e, counters) = test_engine(&config(), T0, |cfg| cfg.capacity = 64);
         let k = flow(0, n);
         assert_eq!(e.process(T0, &udp(&k), TRUST), Verdict::Forward(UNTRUST));
         assert_eq!(

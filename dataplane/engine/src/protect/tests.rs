@@ -7,6 +7,9 @@ use crate::pipeline::test_engine::test_engine;
 use crate::pipeline::{Engine, Verdict};
 use crate::reasons::EndReason;
 use crate::stats::CounterBlock;
+use synwall_testkit::conv::{Side, TcpConversation};
+use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags, TcpOptions};
+use synwall_testkit::yaml::{VwireConfig, TRUST_PORT, UNTRUST_PORT};
 
 const SEC: u64 = WINDOW_NS;
 /// A clock that is not at a second boundary at start (as a real one).
@@ -182,18 +185,6 @@ fn a_reload_keeps_the_window_of_floods_still_protected() {
 
 // ---------------------------------------------------------------- the engine
 
-const CONFIG: &str = r#"
-dataplane:
-  workers: [1]
-  ports:
-    - { name: ethernet1/1, device: net_tap0, zone: trust }
-    - { name: ethernet1/2, device: net_tap1, zone: untrust }
-  vwires: [[ethernet1/1, ethernet1/2]]
-rules:
-  - { name: out, from: [trust], to: [untrust], action: allow }
-  - { name: in, from: [untrust], to: [trust], action: allow }
-"#;
-
 const PROTECTED: &str = r#"
 zone_protection:
   edge:
@@ -204,27 +195,22 @@ zones:
   trust: { zone_protection_profile: edge }
 "#;
 
+/// The usual virtual wire, everything allowed both ways, and `extra` sections.
 fn engine(extra: &str) -> (Engine, CounterBlock) {
-    test_engine(&format!("{CONFIG}{extra}"), T0, |_| {})
+    let yaml = VwireConfig::new().section(extra).allow_both_ways().yaml();
+    test_engine(&yaml, T0, |_| {})
 }
 
 const CLIENT: [u8; 4] = [10, 77, 0, 1];
 const SERVER: [u8; 4] = [10, 77, 0, 2];
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;
-const PSH_ACK: u8 = 0x18;
-const SYN_ACK: u8 = 0x12;
 
-fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8]) -> Vec<u8> {
-    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
-    let total = (20 + l4.len()) as u16;
-    f.extend_from_slice(&[0x45, 0]);
-    f.extend_from_slice(&total.to_be_bytes());
-    f.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(l4);
-    f
+/// IPv4 from `src` to `dst`, unpadded, identification 1.
+fn spec(src: [u8; 4], dst: [u8; 4]) -> FrameSpec {
+    FrameSpec::from_client(IpPair::v4(src, dst))
+        .with_ip_id(1)
+        .unpadded()
 }
 
 /// An IPv4 TCP segment (no options, window 65,535); also the snapshot tests' builder.
@@ -239,23 +225,13 @@ pub(crate) fn tcp(
     ack: u32,
     payload: &[u8],
 ) -> Vec<u8> {
-    let mut t = Vec::new();
-    t.extend_from_slice(&sport.to_be_bytes());
-    t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&seq.to_be_bytes());
-    t.extend_from_slice(&ack.to_be_bytes());
-    t.extend_from_slice(&[5 << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    t.extend_from_slice(payload);
-    ipv4(6, src, dst, &t)
+    let mut t = TcpFields::new(sport, dport, TcpFlags(flags));
+    (t.seq, t.ack, t.window) = (seq, ack, 0xffff);
+    spec(src, dst).tcp(&t, payload)
 }
 
 fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
-    let mut u = Vec::new();
-    u.extend_from_slice(&sport.to_be_bytes());
-    u.extend_from_slice(&dport.to_be_bytes());
-    u.extend_from_slice(&12u16.to_be_bytes());
-    u.extend_from_slice(&[0, 0, 1, 2, 3, 4]);
-    ipv4(17, src, dst, &u)
+    spec(src, dst).udp(sport, dport, &[1, 2, 3, 4])
 }
 
 /// A SYN from a "random" source (hping3 --rand-source) to the server.
@@ -270,21 +246,17 @@ fn flood_syn(i: u32) -> Vec<u8> {
     tcp(src, 1024 + (i % 60_000) as u16, SERVER, 80, SYN, x, 0, &[])
 }
 
-/// An established client-server flow: (engine verdicts of the handshake, next seq numbers).
-fn handshake(e: &mut Engine, now: u64) -> (u32, u32) {
-    let v = [
-        e.process(now, &tcp(CLIENT, 40000, SERVER, 80, SYN, 1000, 0, &[]), 0),
-        e.process(
-            now,
-            &tcp(SERVER, 80, CLIENT, 40000, SYN_ACK, 5000, 1001, &[]),
-            1,
-        ),
-        e.process(
-            now,
-            &tcp(CLIENT, 40000, SERVER, 80, ACK, 1001, 5001, &[]),
-            0,
-        ),
-    ];
+/// An established client-server flow (ISNs 1000 and 5000, no options, windows of 65,535
+/// after the SYNs): its handshake through the engine at `now`.
+fn handshake(e: &mut Engine, now: u64) -> TcpConversation {
+    let mut talk = TcpConversation::new(IpPair::v4(CLIENT, SERVER), 40000, 80, now)
+        .with_isns(1000, 5000)
+        .with_syn_options(TcpOptions::NONE)
+        .with_window(0xffff)
+        .with_specs(FrameSpec::unpadded)
+        .with_device_ports(TRUST_PORT, UNTRUST_PORT);
+    talk.handshake();
+    let v = talk.deliver(|_, frame, port| e.process(now, frame, port));
     assert_eq!(
         v,
         [
@@ -293,19 +265,16 @@ fn handshake(e: &mut Engine, now: u64) -> (u32, u32) {
             Verdict::Forward(1)
         ]
     );
-    (1001, 5001)
+    talk
 }
 
 /// `n` data segments each way on the established flow, at `now`; all must be forwarded.
-fn transfer(e: &mut Engine, now: u64, seqs: &mut (u32, u32), n: u32) {
+fn transfer(e: &mut Engine, now: u64, talk: &mut TcpConversation, n: u32) {
     for _ in 0..n {
         let data = [0x55u8; 100];
-        let c2s = tcp(CLIENT, 40000, SERVER, 80, PSH_ACK, seqs.0, seqs.1, &data);
-        assert_eq!(e.process(now, &c2s, 0), Verdict::Forward(1));
-        seqs.0 += 100;
-        let s2c = tcp(SERVER, 80, CLIENT, 40000, PSH_ACK, seqs.1, seqs.0, &data);
-        assert_eq!(e.process(now, &s2c, 1), Verdict::Forward(0));
-        seqs.1 += 100;
+        talk.send(Side::Client, &data).send(Side::Server, &data);
+        let v = talk.deliver(|_, frame, port| e.process(now, frame, port));
+        assert_eq!(v, [Verdict::Forward(1), Verdict::Forward(0)]);
     }
 }
 
@@ -320,7 +289,7 @@ fn flood_beside_flow(
     start: u64,
     per_second: u32,
     seconds: u32,
-    seqs: &mut (u32, u32),
+    talk: &mut TcpConversation,
 ) -> Vec<Verdict> {
     let total = per_second * seconds;
     let mut frames: Vec<Vec<u8>> = (0..total).map(flood_syn).collect();
@@ -331,7 +300,7 @@ fn flood_beside_flow(
         let mut v = vec![Verdict::Forward(crate::verdict::NO_PORT); refs.len()];
         e.process_burst(now, &mut refs, &vec![0; v.len()], &mut v);
         out.extend(v);
-        transfer(e, now, seqs, 1);
+        transfer(e, now, talk, 1);
         e.expire(now);
     }
     out
@@ -340,8 +309,8 @@ fn flood_beside_flow(
 #[test]
 fn syn_flood_is_dropped_and_the_established_flow_goes_on() {
     let (mut e, c) = engine(PROTECTED);
-    let mut seqs = handshake(&mut e, T0);
-    let verdicts = flood_beside_flow(&mut e, T0 + SEC, 5000, 3, &mut seqs);
+    let mut talk = handshake(&mut e, T0);
+    let verdicts = flood_beside_flow(&mut e, T0 + SEC, 5000, 3, &mut talk);
     let refused = verdicts
         .iter()
         .filter(|v| **v == Verdict::Drop(DropReason::SynFlood))
@@ -368,7 +337,7 @@ fn syn_flood_is_dropped_and_the_established_flow_goes_on() {
     // One session per SYN let through, plus the established one.
     assert_eq!(e.active_sessions() as u64, passed + 1);
     // The established flow never noticed.
-    transfer(&mut e, T0 + 4 * SEC, &mut seqs, 10);
+    transfer(&mut e, T0 + 4 * SEC, &mut talk, 10);
 }
 
 #[test]
@@ -376,9 +345,9 @@ fn half_open_sessions_age_out_at_tcp_init() {
     let (mut e, c) = engine(&format!(
         "{PROTECTED}session:\n  timeouts: {{ tcp_init: 2 }}\n"
     ));
-    let mut seqs = handshake(&mut e, T0);
+    let mut talk = handshake(&mut e, T0);
     let start = T0 + SEC;
-    let verdicts = flood_beside_flow(&mut e, start, 1000, 2, &mut seqs);
+    let verdicts = flood_beside_flow(&mut e, start, 1000, 2, &mut talk);
     let passed = verdicts.iter().filter(|v| v.forwards()).count();
     assert_eq!(e.active_sessions(), passed + 1);
     assert!(passed > 100, "{passed}");
@@ -386,7 +355,7 @@ fn half_open_sessions_age_out_at_tcp_init() {
     // wheel-tick and expiry-budget slack included.
     let mut now = start + 2 * SEC;
     while now < start + 4 * SEC + SEC / 2 {
-        transfer(&mut e, now, &mut seqs, 1);
+        transfer(&mut e, now, &mut talk, 1);
         e.expire(now);
         now += crate::pipeline::TICK_NS;
     }
@@ -402,8 +371,8 @@ fn half_open_sessions_age_out_at_tcp_init() {
 #[test]
 fn without_protection_the_flood_fills_the_table_and_the_flow_goes_on() {
     let (mut e, c) = engine("session:\n  max_sessions: 256\n");
-    let mut seqs = handshake(&mut e, T0);
-    let verdicts = flood_beside_flow(&mut e, T0 + SEC, 2000, 1, &mut seqs);
+    let mut talk = handshake(&mut e, T0);
+    let verdicts = flood_beside_flow(&mut e, T0 + SEC, 2000, 1, &mut talk);
     let full = verdicts
         .iter()
         .filter(|v| **v == Verdict::Drop(DropReason::TableFull))
@@ -412,7 +381,7 @@ fn without_protection_the_flood_fills_the_table_and_the_flow_goes_on() {
     assert_eq!(full, 2000 - 255);
     assert_eq!(drops(&c, DropReason::TableFull), full as u64);
     assert_eq!(drops(&c, DropReason::SynFlood), 0);
-    transfer(&mut e, T0 + 2 * SEC, &mut seqs, 10);
+    transfer(&mut e, T0 + 2 * SEC, &mut talk, 10);
 }
 
 #[test]
