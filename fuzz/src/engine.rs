@@ -55,7 +55,9 @@ use synwall_engine::stats::{CounterBlock, WorkerBlock};
 use synwall_engine::tcp::flags::{ACK, FIN, PSH, RST, SYN, URG};
 use synwall_engine::wire;
 
-use crate::frames::{self, Endpoints, IpOpts, Tcp};
+use synwall_testkit::frame::{ip_packet_of, udp_datagram, TcpFields, TcpFlags};
+
+use crate::frames::{self, syn_options, Endpoints};
 
 /// Session table capacity (small, so that a few bytes fill it).
 pub const CAPACITY: u32 = 64;
@@ -549,30 +551,21 @@ impl Driver {
             }
         }
         let syn = flags & SYN != 0;
-        let t = Tcp {
-            flags,
-            seq,
-            ack: if flags & ACK != 0 {
-                model.nxt[1 - d]
-            } else {
-                0
-            },
-            window,
-            wscale: if syn { wscale } else { None },
-            mss: syn.then_some(1460),
-            sack_ok: syn,
-        };
+        let (_, _, sport, dport) = e.oriented(from_client);
+        let mut t = TcpFields::new(sport, dport, TcpFlags(flags));
+        t.seq = seq;
+        if flags & ACK != 0 {
+            t.ack = model.nxt[1 - d];
+        }
+        t.window = window;
+        if syn {
+            t.options = syn_options(Some(1460), true, wscale);
+        }
         let len = data.len() as u32 + u32::from(syn) + u32::from(flags & FIN != 0);
         if seq_mode != 3 {
             self.tcp[idx].nxt[d] = seq.wrapping_add(len);
         }
-        let (src, dst, sport, dport) = e.oriented(from_client);
-        frames::tcp_segment(&mut self.l4, sport, dport, &t, &data);
-        let opts = IpOpts {
-            ttl: 64,
-            ..IpOpts::default()
-        };
-        frames::ip_frame(&mut self.scratch, src, dst, e.v6, 6, &opts, &self.l4);
+        e.spec(from_client).write_tcp(&t, &data, &mut self.scratch);
         self.queue(Self::ingress(from_client, odd_port));
     }
 
@@ -581,14 +574,12 @@ impl Driver {
         let a = input.u8();
         let from_client = a & 1 == 0;
         let data = payload(a >> 1, a >> 4, input, &mut self.counter);
-        let (src, dst, sport, dport) = e.oriented(from_client);
-        frames::udp_datagram(&mut self.l4, sport, dport, &data);
-        let opts = IpOpts {
-            ttl: 64,
-            vlan: (a & 0x40 != 0 && a & 0x20 != 0).then_some(100),
-            ..IpOpts::default()
-        };
-        frames::ip_frame(&mut self.scratch, src, dst, e.v6, 17, &opts, &self.l4);
+        let (_, _, sport, dport) = e.oriented(from_client);
+        let mut spec = e.spec(from_client);
+        if a & 0x40 != 0 && a & 0x20 != 0 {
+            spec = spec.with_vlan(100);
+        }
+        spec.write_udp(sport, dport, &data, &mut self.scratch);
         self.queue(Self::ingress(from_client, a & 0x80 != 0));
     }
 
@@ -597,11 +588,11 @@ impl Driver {
         let a = input.u8();
         let from_client = a & 1 == 0;
         let request = from_client != (a & 2 != 0);
-        let (icmp_type, proto) = match (e.v6, request) {
-            (false, true) => (8, 1),
-            (false, false) => (0, 1),
-            (true, true) => (128, 58),
-            (true, false) => (129, 58),
+        let icmp_type = match (e.v6, request) {
+            (false, true) => 8,
+            (false, false) => 0,
+            (true, true) => 128,
+            (true, false) => 129,
         };
         // Types other than echo now and then: informational ICMP, neighbour discovery.
         let icmp_type = match (a >> 2) & 7 {
@@ -613,13 +604,9 @@ impl Driver {
         rest.extend_from_slice(&e.client_port.to_be_bytes());
         rest.extend_from_slice(&1u16.to_be_bytes());
         rest.resize(4 + usize::from(a >> 5) * 16, 0xab);
-        frames::icmp_message(&mut self.l4, icmp_type, 0, &rest);
-        let (src, dst, _, _) = e.oriented(from_client);
-        let opts = IpOpts {
-            ttl: 64,
-            ..IpOpts::default()
-        };
-        frames::ip_frame(&mut self.scratch, src, dst, e.v6, proto, &opts, &self.l4);
+        // ICMP for IPv4, ICMPv6 for IPv6.
+        e.spec(from_client)
+            .write_icmp(icmp_type, 0, &rest, &mut self.scratch);
         self.queue(Self::ingress(from_client, false));
     }
 
@@ -628,26 +615,16 @@ impl Driver {
         let a = input.u8();
         let tcp = a & 1 == 0;
         // The packet the error is about: one the client sent.
-        let (src, dst, sport, dport) = e.oriented(true);
-        if tcp {
-            let t = Tcp {
-                flags: SYN,
-                seq: self.tcp[idx].nxt[0],
-                ..Tcp::default()
-            };
-            frames::tcp_segment(&mut self.l4, sport, dport, &t, &[]);
+        let (src, _, sport, dport) = e.oriented(true);
+        let inner = if tcp {
+            let mut t = TcpFields::new(sport, dport, TcpFlags(SYN));
+            (t.seq, t.window) = (self.tcp[idx].nxt[0], 0);
+            e.spec(true).tcp(&t, &[])
         } else {
-            frames::udp_datagram(&mut self.l4, sport, dport, b"query");
-        }
-        let opts = IpOpts {
-            ttl: 64,
-            ..IpOpts::default()
+            e.spec(true).udp(sport, dport, b"query")
         };
-        let proto = if tcp { 6 } else { 17 };
-        let mut inner = Vec::new();
-        frames::ip_frame(&mut inner, src, dst, e.v6, proto, &opts, &self.l4);
         let mut quote = vec![0u8; 4];
-        let packet = frames::ip_packet(&inner);
+        let packet = ip_packet_of(&inner);
         let keep = if a & 8 != 0 { 12 } else { packet.len() };
         quote.extend_from_slice(&packet[..keep.min(packet.len())]);
         let (icmp_type, code) = match (e.v6, (a >> 1) & 3) {
@@ -660,14 +637,12 @@ impl Driver {
             (true, 2) => (3, 0),
             (true, _) => (4, 0),
         };
-        frames::icmp_message(&mut self.l4, icmp_type, code, &quote);
         // From the server, or from a router on the server's side.
         let mut from = e.server;
         if a & 16 != 0 {
             from[15] = 254;
         }
-        let proto = if e.v6 { 58 } else { 1 };
-        frames::ip_frame(&mut self.scratch, from, src, e.v6, proto, &opts, &self.l4);
+        frames::spec(e.v6, from, src).write_icmp(icmp_type, code, &quote, &mut self.scratch);
         self.queue(1);
     }
 
@@ -677,31 +652,27 @@ impl Driver {
         let first = a & 1 == 0;
         let more = a & 2 == 0;
         let tcp = a & 4 != 0;
-        let (src, dst, sport, dport) = e.oriented(true);
+        let (_, _, sport, dport) = e.oriented(true);
         if !first {
             self.l4 = vec![0x5a; 64];
         } else if tcp {
-            let t = Tcp {
-                flags: SYN,
-                window: 1024,
-                ..Tcp::default()
-            };
-            frames::tcp_segment(&mut self.l4, sport, dport, &t, &[1; 32]);
+            let mut t = TcpFields::new(sport, dport, TcpFlags(SYN));
+            t.window = 1024;
+            self.l4 = t.segment(&[1; 32]);
             if a & 16 != 0 {
                 // A first fragment too short for the TCP header.
                 self.l4.truncate(8);
             }
         } else {
-            frames::udp_datagram(&mut self.l4, sport, dport, &[2; 40]);
+            self.l4 = udp_datagram(sport, dport, &[2; 40]);
         }
-        let opts = IpOpts {
-            ttl: 64,
-            hop_by_hop: a & 8 != 0,
-            fragment: Some((if first { 0 } else { 1 + u16::from(a >> 5) }, more)),
-            ..IpOpts::default()
-        };
+        let units = if first { 0 } else { 1 + u16::from(a >> 5) };
+        let mut spec = e.spec(true).with_fragment(units * 8, more);
+        if a & 8 != 0 {
+            spec = spec.with_hop_by_hop();
+        }
         let proto = if tcp { 6 } else { 17 };
-        frames::ip_frame(&mut self.scratch, src, dst, e.v6, proto, &opts, &self.l4);
+        spec.write_raw(proto, &self.l4, &mut self.scratch);
         self.queue(0);
     }
 
@@ -719,14 +690,14 @@ impl Driver {
         let from_client = a & 1 == 0;
         let n = input.u8() as usize;
         self.l4 = input.bytes(n).to_vec();
-        let (src, dst, _, _) = e.oriented(from_client);
-        let opts = IpOpts {
-            ttl: 64,
-            vlan: (a & 2 != 0).then_some(7),
-            hop_by_hop: a & 4 != 0,
-            ..IpOpts::default()
-        };
-        frames::ip_frame(&mut self.scratch, src, dst, e.v6, proto, &opts, &self.l4);
+        let mut spec = e.spec(from_client);
+        if a & 2 != 0 {
+            spec = spec.with_vlan(7);
+        }
+        if a & 4 != 0 {
+            spec = spec.with_hop_by_hop();
+        }
+        spec.write_raw(proto, &self.l4, &mut self.scratch);
         self.queue(Self::ingress(from_client, false));
     }
 

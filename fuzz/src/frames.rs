@@ -1,6 +1,9 @@
-//! A small frame builder for the engine target: Ethernet (optionally one 802.1Q tag), IPv4 or
-//! IPv6 (optionally a hop-by-hop extension header or a fragment), then TCP, UDP, ICMP/ICMPv6 or
-//! raw transport bytes. Checksums are left zero: the engine does not verify them.
+//! The fuzz targets' flows, and the one shape of their frames on the test kit
+//! (`synwall_testkit::frame`): MACs client to server whatever the direction, TTL 64, no
+//! checksums (the engine does not read them, and the committed seeds were made without),
+//! no padding, IPv4 identification 0x4321, IPv6 fragment identification 0x12345678.
+
+use synwall_testkit::frame::{FrameSpec, IpPair, TcpOptions};
 
 /// One endpoint pair of a flow, client first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,151 +25,36 @@ impl Endpoints {
             (self.server, self.client, self.server_port, self.client_port)
         }
     }
+
+    /// The spec of a packet sent by the client (`from_client`) or by the server.
+    pub fn spec(&self, from_client: bool) -> FrameSpec {
+        let (src, dst, _, _) = self.oriented(from_client);
+        spec(self.v6, src, dst)
+    }
 }
 
-/// IP-level options of a frame.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IpOpts {
-    pub vlan: Option<u16>,
-    /// IPv6 only: a hop-by-hop options header before the transport header.
-    pub hop_by_hop: bool,
-    /// (offset in 8-byte units, more fragments) for a fragment; `None` for a whole packet.
-    pub fragment: Option<(u16, bool)>,
-    pub ttl: u8,
+/// The targets' frame spec from `src` to `dst` (16-byte addresses, IPv4 in the last four).
+pub fn spec(v6: bool, src: [u8; 16], dst: [u8; 16]) -> FrameSpec {
+    FrameSpec::from_client(IpPair::from_key_bytes(v6, src, dst))
+        .with_ip_id(if v6 { 0x1234_5678 } else { 0x4321 })
+        .without_checksums()
+        .unpadded()
 }
 
-/// TCP header fields.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Tcp {
-    pub flags: u8,
-    pub seq: u32,
-    pub ack: u32,
-    pub window: u16,
-    pub wscale: Option<u8>,
-    pub mss: Option<u16>,
-    pub sack_ok: bool,
-}
-
-const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
-const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
-
-/// Writes Ethernet and IP headers for `l4_len` bytes of protocol `proto`, then `l4`.
-pub fn ip_frame(
-    out: &mut Vec<u8>,
-    src: [u8; 16],
-    dst: [u8; 16],
-    v6: bool,
-    proto: u8,
-    opts: &IpOpts,
-    l4: &[u8],
-) {
-    out.clear();
-    out.extend_from_slice(&SERVER_MAC);
-    out.extend_from_slice(&CLIENT_MAC);
-    if let Some(tci) = opts.vlan {
-        out.extend_from_slice(&0x8100u16.to_be_bytes());
-        out.extend_from_slice(&(tci & 0x0fff).to_be_bytes());
+/// SYN options in the targets' order: MSS, SACK-permitted, NOP and window scale (then
+/// end-of-options padding).
+pub fn syn_options(mss: Option<u16>, sack_permitted: bool, window_scale: Option<u8>) -> TcpOptions {
+    let mut options = TcpOptions::NONE;
+    if let Some(mss) = mss {
+        options = options.mss(mss);
     }
-    let ttl = opts.ttl.max(1);
-    if v6 {
-        out.extend_from_slice(&0x86ddu16.to_be_bytes());
-        let mut ext = Vec::new();
-        let mut next = proto;
-        if let Some((offset, more)) = opts.fragment {
-            let field = (offset << 3) | more as u16;
-            ext.extend_from_slice(&[next, 0]);
-            ext.extend_from_slice(&field.to_be_bytes());
-            ext.extend_from_slice(&0x1234_5678u32.to_be_bytes());
-            next = 44;
-        }
-        if opts.hop_by_hop {
-            // Next header, length 0 (8 bytes), PadN filling the rest.
-            let mut hbh = vec![next, 0, 1, 4, 0, 0, 0, 0];
-            hbh.extend_from_slice(&ext);
-            ext = hbh;
-            next = 0;
-        }
-        let payload = (ext.len() + l4.len()).min(u16::MAX as usize) as u16;
-        out.extend_from_slice(&[0x60, 0, 0, 0]);
-        out.extend_from_slice(&payload.to_be_bytes());
-        out.push(next);
-        out.push(ttl);
-        out.extend_from_slice(&src);
-        out.extend_from_slice(&dst);
-        out.extend_from_slice(&ext);
-    } else {
-        out.extend_from_slice(&0x0800u16.to_be_bytes());
-        let total = (20 + l4.len()).min(u16::MAX as usize) as u16;
-        let frag = opts.fragment.map_or(0x4000, |(offset, more)| {
-            (offset & 0x1fff) | (more as u16) << 13
-        });
-        out.extend_from_slice(&[0x45, 0]);
-        out.extend_from_slice(&total.to_be_bytes());
-        out.extend_from_slice(&0x4321u16.to_be_bytes());
-        out.extend_from_slice(&frag.to_be_bytes());
-        out.extend_from_slice(&[ttl, proto, 0, 0]);
-        out.extend_from_slice(&src[12..]);
-        out.extend_from_slice(&dst[12..]);
+    if sack_permitted {
+        options = options.sack_permitted();
     }
-    out.extend_from_slice(l4);
-}
-
-/// A TCP header (with the options a SYN carries) followed by `payload`.
-pub fn tcp_segment(out: &mut Vec<u8>, sport: u16, dport: u16, t: &Tcp, payload: &[u8]) {
-    out.clear();
-    let mut opts = Vec::new();
-    if let Some(mss) = t.mss {
-        opts.extend_from_slice(&[2, 4]);
-        opts.extend_from_slice(&mss.to_be_bytes());
+    if let Some(shift) = window_scale {
+        options = options.nop().window_scale(shift);
     }
-    if t.sack_ok {
-        opts.extend_from_slice(&[4, 2]);
-    }
-    if let Some(ws) = t.wscale {
-        opts.extend_from_slice(&[1, 3, 3, ws]);
-    }
-    while opts.len() % 4 != 0 {
-        opts.push(0);
-    }
-    let doff = (20 + opts.len()) / 4;
-    out.extend_from_slice(&sport.to_be_bytes());
-    out.extend_from_slice(&dport.to_be_bytes());
-    out.extend_from_slice(&t.seq.to_be_bytes());
-    out.extend_from_slice(&t.ack.to_be_bytes());
-    out.push((doff as u8) << 4);
-    out.push(t.flags);
-    out.extend_from_slice(&t.window.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(&opts);
-    out.extend_from_slice(payload);
-}
-
-/// A UDP header followed by `payload`.
-pub fn udp_datagram(out: &mut Vec<u8>, sport: u16, dport: u16, payload: &[u8]) {
-    out.clear();
-    let len = (8 + payload.len()).min(u16::MAX as usize) as u16;
-    out.extend_from_slice(&sport.to_be_bytes());
-    out.extend_from_slice(&dport.to_be_bytes());
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(payload);
-}
-
-/// An ICMP/ICMPv6 message: type, code, then `rest` (identifier and sequence for echo, the
-/// unused word and the quoted packet for errors).
-pub fn icmp_message(out: &mut Vec<u8>, icmp_type: u8, code: u8, rest: &[u8]) {
-    out.clear();
-    out.extend_from_slice(&[icmp_type, code, 0, 0]);
-    out.extend_from_slice(rest);
-}
-
-/// The IP packet inside a frame built by [`ip_frame`] (for ICMP errors to quote).
-pub fn ip_packet(frame: &[u8]) -> &[u8] {
-    let mut off = 14;
-    if frame.get(12..14) == Some(&[0x81, 0x00]) {
-        off += 4;
-    }
-    frame.get(off..).unwrap_or(&[])
+    options
 }
 
 /// A TLS ClientHello naming `sni` (what app-ID reads on port 443).

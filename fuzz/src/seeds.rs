@@ -2,7 +2,9 @@
 //! `cargo run --release --example seeds` (and checked to be current by the tests).
 
 use crate::engine::{content, flag, seq, step, Script};
-use crate::frames::{self, Endpoints, IpOpts, Tcp};
+use synwall_testkit::frame::{ip_packet_of, TcpFields, TcpFlags};
+
+use crate::frames::{self, syn_options, Endpoints};
 
 /// Seeds by name.
 pub type Seeds = Vec<(&'static str, Vec<u8>)>;
@@ -115,53 +117,35 @@ pub fn parse() -> Seeds {
         server: server6,
         ..v4
     };
-    let syn = Tcp {
-        flags: 0x02,
-        seq: 1000,
-        window: 65_535,
-        wscale: Some(7),
-        mss: Some(1460),
-        sack_ok: true,
-        ..Tcp::default()
+    let syn = |sport, dport| {
+        let mut t = TcpFields::new(sport, dport, TcpFlags::SYN);
+        (t.seq, t.window) = (1000, 65_535);
+        t.options = syn_options(Some(1460), true, Some(7));
+        t
     };
-    let (mut l4, mut frame) = (Vec::new(), Vec::new());
     let mut out = Vec::new();
     let mut add = |name, frame: &[u8]| {
         let mut seed = vec![0u8];
         seed.extend_from_slice(frame);
         out.push((name, seed));
     };
-    let plain = IpOpts {
-        ttl: 64,
-        ..IpOpts::default()
-    };
     for (name, e) in [("tcp-syn-v4", v4), ("tcp-syn-v6", v6)] {
-        frames::tcp_segment(&mut l4, e.client_port, e.server_port, &syn, b"");
-        frames::ip_frame(&mut frame, e.client, e.server, e.v6, 6, &plain, &l4);
+        let frame = e.spec(true).tcp(&syn(e.client_port, e.server_port), b"");
         add(name, &frame);
     }
-    let tagged = IpOpts {
-        vlan: Some(42),
-        hop_by_hop: true,
-        ..plain
-    };
-    frames::udp_datagram(&mut l4, 5353, 53, &frames::dns_query("example.com"));
-    frames::ip_frame(&mut frame, v6.client, v6.server, true, 17, &tagged, &l4);
-    add("udp-v6-vlan-hop-by-hop", &frame);
+    let query = frames::dns_query("example.com");
+    let frame = v6.spec(true).with_vlan(42).with_hop_by_hop();
+    add("udp-v6-vlan-hop-by-hop", &frame.udp(5353, 53, &query));
     // An ICMP port unreachable quoting the UDP datagram above, in IPv4.
-    frames::ip_frame(&mut frame, v4.client, v4.server, false, 17, &plain, &l4);
+    let datagram = v4.spec(true).udp(5353, 53, &query);
     let mut quote = vec![0u8; 4];
-    quote.extend_from_slice(frames::ip_packet(&frame));
-    frames::icmp_message(&mut l4, 3, 3, &quote);
-    frames::ip_frame(&mut frame, v4.server, v4.client, false, 1, &plain, &l4);
-    add("icmp-error-v4", &frame);
-    let fragment = IpOpts {
-        fragment: Some((0, true)),
-        ..plain
-    };
-    frames::tcp_segment(&mut l4, 40_000, 80, &syn, &[7; 16]);
-    frames::ip_frame(&mut frame, v6.client, v6.server, true, 6, &fragment, &l4);
-    add("first-fragment-v6", &frame);
+    quote.extend_from_slice(ip_packet_of(&datagram));
+    add("icmp-error-v4", &v4.spec(false).icmp(3, 3, &quote));
+    let fragment = v6.spec(true).with_fragment(0, true);
+    add(
+        "first-fragment-v6",
+        &fragment.tcp(&syn(40_000, 80), &[7; 16]),
+    );
     // Jumbo mode (first byte 0x80 and up pads the frame past 64 KiB): an IPv6 header with the
     // largest payload length.
     let mut jumbo = vec![0xff];

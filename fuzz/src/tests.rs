@@ -126,11 +126,10 @@ fn arbitrary_bytes_run_clean() {
 fn hand_off_spreads_flows_over_every_worker() {
     // Flows of every kind through the parse target, whose hand-off check has each worker's
     // engine agree with `flow_hash` on the owner; and the owners are spread evenly.
-    use crate::frames::{self, IpOpts, Tcp};
     use synwall_engine::pipeline::owner_worker;
+    use synwall_testkit::frame::{TcpFields, TcpFlags};
     let workers = crate::HAND_OFF_WORKERS;
     let mut owned = vec![0usize; workers.into()];
-    let (mut frame, mut l4) = (Vec::new(), Vec::new());
     for n in 0..400u16 {
         for v6 in [false, true] {
             for kind in 0..3 {
@@ -148,28 +147,17 @@ fn hand_off_spreads_flows_over_every_worker() {
                 client[14..].copy_from_slice(&n.to_be_bytes());
                 server[13] = 9;
                 server[15] = 1;
-                let (opts, proto) = match kind {
-                    0 => (IpOpts::default(), 17),
-                    1 => (IpOpts::default(), 6),
-                    _ => (
-                        IpOpts {
-                            fragment: Some((0, true)),
-                            ..Default::default()
-                        },
-                        17,
-                    ),
+                // TTL 1, as these frames always had.
+                let spec = crate::frames::spec(v6, client, server).with_ttl(1);
+                let frame = match kind {
+                    0 => spec.udp(1024 + n, 53, b"data"),
+                    1 => {
+                        let mut syn = TcpFields::new(1024 + n, 80, TcpFlags::SYN);
+                        syn.window = 1000;
+                        spec.tcp(&syn, b"")
+                    }
+                    _ => spec.with_fragment(0, true).udp(1024 + n, 53, b"data"),
                 };
-                if proto == 6 {
-                    let syn = Tcp {
-                        flags: synwall_engine::tcp::flags::SYN,
-                        window: 1000,
-                        ..Default::default()
-                    };
-                    frames::tcp_segment(&mut l4, 1024 + n, 80, &syn, b"");
-                } else {
-                    frames::udp_datagram(&mut l4, 1024 + n, 53, b"data");
-                }
-                frames::ip_frame(&mut frame, client, server, v6, proto, &opts, &l4);
                 let hash = synwall_engine::wire::flow_hash(&frame).expect("an IP flow");
                 owned[owner_worker(hash, workers) as usize] += 1;
                 let mut input = vec![0u8];
