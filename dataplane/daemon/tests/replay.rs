@@ -11,6 +11,7 @@ use synwall_engine::reasons::DropReason;
 use synwall_perf::gen::hostile::hostile_capture;
 use synwall_perf::gen::scenarios::Scenario;
 use synwall_perf::gen::IpFamily;
+use synwall_testkit::yaml::{VwireConfig, ALLOW_OUT};
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("synwall-replay-{tag}-{}", std::process::id()));
@@ -26,24 +27,23 @@ fn write_capture(path: &Path, frames: &[(u64, Vec<u8>)]) {
     w.flush().unwrap();
 }
 
-const BASE: &str = r#"
-dataplane:
-  eal: ["--no-huge"]
-  workers: [1]
-  ports:
-    - { name: ethernet1/1, device: net_tap0, zone: trust }
-    - { name: ethernet1/2, device: net_tap1, zone: untrust }
-  vwires: [[ethernet1/1, ethernet1/2]]
-rules:
-  - { name: allow-out, from: [trust], to: [untrust], action: allow }
-  # A capture holds both directions on one port: a flow tracked from its server's SYN-ACK
-  # (asymmetric bypass) is judged from its client, on the other side.
-  - { name: allow-in, from: [untrust], to: [trust], action: allow }
-"#;
+/// The usual virtual wire, `--no-huge` as the daemon's configs have it (replay runs the
+/// engine alone, without EAL).
+fn wire() -> VwireConfig {
+    VwireConfig::new().eal("--no-huge")
+}
+
+/// Everything allowed both ways: a capture holds both directions on one port, and a flow
+/// tracked from its server's SYN-ACK (asymmetric bypass) is judged from its client, on the
+/// other side.
+fn base() -> String {
+    wire().allow_both_ways().yaml()
+}
 
 /// Replays `scenario` with `session_yaml` appended to the config; returns the JSON summary.
 fn replay(tag: &str, scenario: Scenario, family: IpFamily, session_yaml: &str) -> (Value, String) {
-    replay_config(tag, scenario, family, &format!("{BASE}{session_yaml}"))
+    let config = wire().section(session_yaml).allow_both_ways().yaml();
+    replay_config(tag, scenario, family, &config)
 }
 
 /// Replays `scenario` under the whole config `config_text`; checks the accounting and returns
@@ -263,19 +263,12 @@ fn full_table_refuses_new_sessions_and_keeps_the_others() {
 fn policy_refusal_ends_policy_deny_and_resets() {
     // The same capture with a rule resetting port 80: the session is refused at its SYN (one
     // discard entry, logged once as deny), its retransmissions dropped, resets forged.
-    let rules = r#"
-services: { web: { protocol: tcp, ports: ["80"] } }
-rules:
-  - { name: no-web, from: [trust], to: [untrust], service: [web], action: reset-both }
-  - { name: allow-out, from: [trust], to: [untrust], action: allow }
-"#;
-    let base = BASE.split("rules:").next().unwrap();
-    let (s, log) = replay_config(
-        "policy",
-        Scenario::TcpFin,
-        IpFamily::V4,
-        &format!("{base}{rules}"),
-    );
+    let config = wire()
+        .section(r#"services: { web: { protocol: tcp, ports: ["80"] } }"#)
+        .rule("{ name: no-web, from: [trust], to: [untrust], service: [web], action: reset-both }")
+        .rule(ALLOW_OUT)
+        .yaml();
+    let (s, log) = replay_config("policy", Scenario::TcpFin, IpFamily::V4, &config);
     assert_eq!(n(&s, "sessions", "policy-deny"), 1, "{s}");
     assert_eq!(s["forwarded"], 0, "{s}");
     assert!(n(&s, "dropped", "policy") >= 1, "{s}");
@@ -297,7 +290,7 @@ fn hostile_capture_is_survived_and_valid_sessions_stay_whole() {
     // (`synwall-gen hostile`, docs/robustness.md). `replay_frames` checks the exit status
     // (no panic) and that packets = forwarded + dropped.
     let capture = hostile_capture();
-    let (s, log) = replay_frames("hostile", &capture.frames, BASE);
+    let (s, log) = replay_frames("hostile", &capture.frames, &base());
     assert_eq!(s["packets"], capture.frames.len() as u64, "{s}");
     // Frames of known fate give exactly their reasons; the random and bit-flipped ones (of
     // unknown fate) can only add to a count, and add up to their number.

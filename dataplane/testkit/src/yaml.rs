@@ -41,9 +41,12 @@ impl VwireConfig {
     }
 
     /// Top-level YAML (`session:`, `services:`, `zone_protection:`...) as written, each
-    /// starting at column 0.
+    /// starting at column 0 (blank lines around it dropped; an empty one adds nothing).
     pub fn section(mut self, yaml: &str) -> VwireConfig {
-        self.sections.push(yaml.trim_end().to_string());
+        let yaml = yaml.trim_matches('\n').trim_end();
+        if !yaml.is_empty() {
+            self.sections.push(yaml.to_string());
+        }
         self
     }
 
@@ -112,5 +115,6 @@ mod tests {
              - { name: allow-in, from: [untrust], to: [trust], action: allow }\n"
         );
         assert!(!vwire_yaml(&[]).contains("rules"));
+        assert_eq!(VwireConfig::new().section("\n").yaml(), vwire_yaml(&[]));
     }
 }
