@@ -24,17 +24,16 @@ use synwall_engine::stats::CounterBlock;
 use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto};
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
 use synwall_testkit::frame::CLIENT_MAC;
+use synwall_testkit::yaml::VwireConfig;
 
 const BURST: usize = 32;
 const CPS_FLOWS: u64 = 1_000_000;
 
 fn engine_config(max_sessions: u64) -> EngineConfig {
-    let yaml = format!(
-        "{}session:\n  max_sessions: {max_sessions}\nrules:\n\
-         \x20 - {{ name: out, from: [trust], to: [untrust], action: allow }}\n\
-         \x20 - {{ name: in, from: [untrust], to: [trust], action: allow }}\n",
-        common::BASE_YAML
-    );
+    let yaml = VwireConfig::new()
+        .section(&format!("session:\n  max_sessions: {max_sessions}"))
+        .allow_both_ways()
+        .yaml();
     let config = Config::from_yaml_str(&yaml).expect("valid config");
     let policy = Policy::compile(&config).expect("compiles");
     EngineConfig::from_config(&config, Arc::new(policy), 0, 1)

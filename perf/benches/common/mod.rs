@@ -3,6 +3,7 @@
 
 use synwall_engine::flow::FlowKey;
 
+use synwall_testkit::yaml::VwireConfig;
 /// The project's seeded generator (`uniform_below` is multiply-shift).
 pub use synwall_testkit::Rng;
 
@@ -20,16 +21,6 @@ pub fn key_of(i: u64) -> FlowKey {
         family: 4,
     }
 }
-
-/// Two zones (trust on port 0, untrust on port 1) joined by a virtual wire.
-pub const BASE_YAML: &str = r#"dataplane:
-  workers: [1]
-  ports:
-    - { name: ethernet1/1, device: net_tap0, zone: trust }
-    - { name: ethernet1/2, device: net_tap1, zone: untrust }
-  vwires:
-    - [ethernet1/1, ethernet1/2]
-"#;
 
 /// A config of `n` rules: random source and destination /24 prefixes (10/8 and 172.16/12),
 /// a random TCP or UDP port range each (one service per rule), from trust to untrust or back,
@@ -85,7 +76,9 @@ pub fn rules_yaml(n: usize, seed: u64) -> (String, Vec<RuleShape>) {
             forward,
         });
     }
-    (format!("{BASE_YAML}{services}{rules}"), shapes)
+    // The usual virtual wire: trust on port 0, untrust on port 1.
+    let base = VwireConfig::new().yaml();
+    (format!("{base}{services}{rules}"), shapes)
 }
 
 #[derive(Clone, Copy, Debug)]

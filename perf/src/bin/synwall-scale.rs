@@ -33,6 +33,7 @@ use synwall_perf::gen::bulk::{BulkGenerator, BulkProfile, BulkProto, FrameSize};
 use synwall_perf::gen::scenarios::SCENARIO_EPOCH_NS;
 use synwall_perf::gen::IpFamily;
 use synwall_testkit::frame::CLIENT_MAC;
+use synwall_testkit::yaml::VwireConfig;
 use synwall_testkit::Rng;
 
 const BURST: usize = 32;
@@ -90,15 +91,13 @@ struct Args {
 /// One worker's engine config: a virtual wire, allow both ways; TCP flows may be picked up
 /// mid-stream (`--proto tcp`; UDP is unaffected).
 fn engine_config(max_sessions: u64) -> EngineConfig {
-    let yaml = format!(
-        "dataplane:\n  workers: [1]\n  ports:\n\
-         \x20   - {{ name: ethernet1/1, device: net_tap0, zone: trust }}\n\
-         \x20   - {{ name: ethernet1/2, device: net_tap1, zone: untrust }}\n\
-         \x20 vwires:\n    - [ethernet1/1, ethernet1/2]\n\
-         session:\n  max_sessions: {max_sessions}\n  tcp_reject_non_syn: false\nrules:\n\
-         \x20 - {{ name: out, from: [trust], to: [untrust], action: allow }}\n\
-         \x20 - {{ name: in, from: [untrust], to: [trust], action: allow }}\n"
-    );
+    let yaml = VwireConfig::new()
+        .section(&format!(
+            "session:\n  max_sessions: {max_sessions}\n  tcp_reject_non_syn: false"
+        ))
+        .rule("{ name: out, from: [trust], to: [untrust], action: allow }")
+        .rule("{ name: in, from: [untrust], to: [trust], action: allow }")
+        .yaml();
     let config = Config::from_yaml_str(&yaml).expect("valid config");
     let policy = Policy::compile(&config).expect("compiles");
     EngineConfig::from_config(&config, Arc::new(policy), 0, 1)

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use synwall_testkit::conv::{Side, TcpConversation};
 use synwall_testkit::frame::{FrameSpec, IpPair};
+use synwall_testkit::Rng;
 
 use super::Frames;
 
@@ -129,16 +130,9 @@ fn ntp_request() -> Vec<u8> {
     p
 }
 
+/// `n` bytes of the xorshift64 stream from `seed | 1`, as the capture has always carried.
 fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    Rng::xorshift(seed | 1).bytes(n)
 }
 
 /// The flows of the application capture.

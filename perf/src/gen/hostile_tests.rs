@@ -9,25 +9,17 @@ use synwall_engine::pipeline::{Engine, EngineConfig, Verdict};
 use synwall_engine::policy::Policy;
 use synwall_engine::records::RecordRing;
 use synwall_engine::stats::CounterBlock;
+use synwall_testkit::yaml::VwireConfig;
 
 use super::*;
 
-/// The replay test's config: allow everything both ways, default session settings.
-const CONFIG: &str = r#"
-dataplane:
-  workers: [1]
-  ports:
-    - { name: ethernet1/1, device: net_tap0, zone: trust }
-    - { name: ethernet1/2, device: net_tap1, zone: untrust }
-  vwires: [[ethernet1/1, ethernet1/2]]
-session: { max_sessions: 65536 }
-rules:
-  - { name: allow-out, from: [trust], to: [untrust], action: allow }
-  - { name: allow-in, from: [untrust], to: [trust], action: allow }
-"#;
-
 fn engine(now: u64) -> Engine {
-    let config = Config::from_yaml_str(CONFIG).expect("valid config");
+    // The replay test's config: allow everything both ways, default session settings.
+    let yaml = VwireConfig::new()
+        .section("session: { max_sessions: 65536 }")
+        .allow_both_ways()
+        .yaml();
+    let config = Config::from_yaml_str(&yaml).expect("valid config");
     let policy = Policy::compile(&config)
         .expect("compiles")
         .with_app_default(synwall_engine::appid::is_default_port);

@@ -7,7 +7,7 @@ use synwall_engine::reasons::DropReason::*;
 use synwall_testkit::conv::{Side, TcpConversation};
 use synwall_testkit::frame::{FrameSpec, IpPair, TcpFields, TcpFlags};
 
-use super::{put16, set_ipv4_total, spec, v4, v6, Builder, Fate};
+use super::{spec, v4, v6, Builder, Fate};
 
 const ETH: usize = 14;
 
@@ -119,32 +119,18 @@ pub(super) fn fragment4(
     more: bool,
     data: &[u8],
 ) -> Vec<u8> {
-    // Built as a UDP frame, then its IP payload replaced.
-    let mut f = spec(ips).udp(1, 1, &[]);
-    f.truncate(ETH + 20);
-    f.extend_from_slice(data);
-    f[ETH + 9] = proto;
-    put16(&mut f, ETH + 4, id);
-    put16(
-        &mut f,
-        ETH + 6,
-        (offset / 8) | if more { 0x2000 } else { 0 },
-    );
-    set_ipv4_total(&mut f, ETH, (20 + data.len()) as u16);
-    f
+    spec(ips)
+        .with_ip_id(id.into())
+        .with_fragment(offset, more)
+        .raw(proto, data)
 }
 
 /// An IPv6 fragment: a fragment header (next header `next`), then `data` at byte `offset`.
 fn fragment6(ips: IpPair, next: u8, id: u32, offset: u16, more: bool, data: &[u8]) -> Vec<u8> {
-    let mut f = spec(ips).udp(1, 1, &[]);
-    f.truncate(ETH + 40);
-    f[ETH + 6] = 44;
-    f.extend_from_slice(&[next, 0]);
-    f.extend_from_slice(&(offset | u16::from(more)).to_be_bytes());
-    f.extend_from_slice(&id.to_be_bytes());
-    f.extend_from_slice(data);
-    put16(&mut f, ETH + 4, (8 + data.len()) as u16);
-    f
+    spec(ips)
+        .with_ip_id(id)
+        .with_fragment(offset, more)
+        .raw(next, data)
 }
 
 /// The first `len` bytes of a UDP datagram 5353 -> 53 of `total` bytes (header included).
