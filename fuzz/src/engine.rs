@@ -56,6 +56,7 @@ use synwall_engine::tcp::flags::{ACK, FIN, PSH, RST, SYN, URG};
 use synwall_engine::wire;
 
 use synwall_testkit::frame::{ip_packet_of, udp_datagram, TcpFields, TcpFlags};
+use synwall_testkit::payload::{dns_query, ClientHello};
 
 use crate::frames::{self, syn_options, Endpoints};
 
@@ -238,9 +239,9 @@ fn payload(content: u8, size: u8, input: &mut Input, counter: &mut u32) -> Vec<u
     let mut p = match content % 8 {
         0 => Vec::new(),
         1 => b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
-        2 => frames::tls_client_hello(b"www.example.com"),
+        2 => ClientHello::new(b"www.example.com").record(),
         3 => b"SSH-2.0-OpenSSH_9.2p1\r\n".to_vec(),
-        4 => frames::dns_query("www.example.com"),
+        4 => dns_query("www.example.com"),
         5 => b"220 mail.example.com ESMTP ready\r\n".to_vec(),
         6 => (0..64u32)
             .map(|i| {

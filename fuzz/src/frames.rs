@@ -56,39 +56,3 @@ pub fn syn_options(mss: Option<u16>, sack_permitted: bool, window_scale: Option<
     }
     options
 }
-
-/// A TLS ClientHello naming `sni` (what app-ID reads on port 443).
-pub fn tls_client_hello(sni: &[u8]) -> Vec<u8> {
-    let mut sn = Vec::new();
-    sn.extend_from_slice(&((sni.len() + 3) as u16).to_be_bytes());
-    sn.push(0);
-    sn.extend_from_slice(&(sni.len() as u16).to_be_bytes());
-    sn.extend_from_slice(sni);
-    let mut ext = vec![0x00, 0x00];
-    ext.extend_from_slice(&(sn.len() as u16).to_be_bytes());
-    ext.extend_from_slice(&sn);
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[0x11; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0x00, 0x02, 0x13, 0x01, 0x01, 0x00]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    let mut hs = vec![0x01];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
-}
-
-/// A DNS query for `name` (what app-ID reads on UDP 53).
-pub fn dns_query(name: &str) -> Vec<u8> {
-    let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in name.split('.') {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.extend_from_slice(&[0, 0, 1, 0, 1]);
-    p
-}

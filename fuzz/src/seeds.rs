@@ -3,8 +3,9 @@
 
 use crate::engine::{content, flag, seq, step, Script};
 use synwall_testkit::frame::{ip_packet_of, TcpFields, TcpFlags};
+use synwall_testkit::payload::dns_query;
 
-use crate::frames::{self, syn_options, Endpoints};
+use crate::frames::{syn_options, Endpoints};
 
 /// Seeds by name.
 pub type Seeds = Vec<(&'static str, Vec<u8>)>;
@@ -133,7 +134,7 @@ pub fn parse() -> Seeds {
         let frame = e.spec(true).tcp(&syn(e.client_port, e.server_port), b"");
         add(name, &frame);
     }
-    let query = frames::dns_query("example.com");
+    let query = dns_query("example.com");
     let frame = v6.spec(true).with_vlan(42).with_hop_by_hop();
     add("udp-v6-vlan-hop-by-hop", &frame.udp(5353, 53, &query));
     // An ICMP port unreachable quoting the UDP datagram above, in IPv4.

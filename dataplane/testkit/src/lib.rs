@@ -7,6 +7,7 @@
 //!   look at what a firewall sent, and to answer it), and checked for lengths and checksums.
 //! - [`conv`]: two-sided TCP and UDP conversations that keep both sequence spaces right,
 //!   recorded as a capture or delivered to whatever processes packets.
+//! - [`payload`]: application payloads app-ID reads (DNS query, TLS ClientHello).
 //! - [`rng`]: the seeded generator of generated data and random tests.
 //! - [`yaml`]: the usual two-port virtual-wire config, with a test's rules.
 //! - [`checksum`]: the workspace's Internet checksum (from `synwall-types`).
@@ -19,6 +20,7 @@
 pub mod conv;
 pub mod frame;
 pub mod parse;
+pub mod payload;
 pub mod rng;
 pub mod yaml;
 

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use synwall_testkit::conv::{Side, TcpConversation};
 use synwall_testkit::frame::{FrameSpec, IpPair};
+use synwall_testkit::payload::{dns_query, ClientHello, EC_POINT_FORMATS};
 use synwall_testkit::Rng;
 
 use super::Frames;
@@ -25,43 +26,20 @@ fn text(s: &str) -> Option<Vec<u8>> {
     Some(s.as_bytes().to_vec())
 }
 
-/// A TLS 1.2 ClientHello record carrying `sni` in its server_name extension.
+/// A TLS 1.2 ClientHello record carrying `sni` in its server_name extension (then
+/// ec_point_formats), as the capture has always carried it.
 pub fn tls_client_hello(sni: &str) -> Vec<u8> {
-    let name = sni.as_bytes();
-    let mut sni_ext = Vec::new();
-    sni_ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes()); // server name list
-    sni_ext.push(0); // host_name
-    sni_ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    sni_ext.extend_from_slice(name);
-    let mut exts = Vec::new();
-    exts.extend_from_slice(&0u16.to_be_bytes()); // server_name
-    exts.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
-    exts.extend_from_slice(&sni_ext);
-    exts.extend_from_slice(&[0x00, 0x0b, 0x00, 0x02, 0x01, 0x00]); // ec_point_formats
-    let mut body = vec![0x03, 0x03]; // client_version TLS 1.2
-    body.extend((0..32u8).map(|i| i.wrapping_mul(37))); // random
-    body.push(0); // session id
-    body.extend_from_slice(&[0x00, 0x04, 0xc0, 0x2f, 0x00, 0x9c]); // cipher suites
-    body.extend_from_slice(&[0x01, 0x00]); // compression: null
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![0x01]; // ClientHello
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
-}
-
-fn dns_query(name: &str) -> Vec<u8> {
-    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in name.split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
+    let mut random = [0u8; 32];
+    for (i, b) in random.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37);
     }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
-    q
+    ClientHello {
+        random,
+        cipher_suites: &[0xc02f, 0x009c],
+        extensions_after: &EC_POINT_FORMATS,
+        ..ClientHello::new(sni.as_bytes())
+    }
+    .record()
 }
 
 fn dhcp_discover() -> Vec<u8> {

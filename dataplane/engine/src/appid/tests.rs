@@ -1,5 +1,8 @@
 use super::*;
 use crate::app;
+use synwall_testkit::payload::{
+    dns_query, ClientHello, EC_POINT_FORMATS, SUPPORTED_VERSIONS_TLS13,
+};
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
@@ -11,50 +14,23 @@ fn one(proto: u8, from_client: bool, p: &[u8]) -> Option<u16> {
     inspect(&mut st, proto, from_client, p, &mut sni)
 }
 
+/// A ClientHello with a session id, TLS_AES_128_GCM_SHA256 and ECDHE-RSA-AES128-GCM, an
+/// extension before server_name (so the walker must skip one) and, for TLS 1.3,
+/// supported_versions after it.
 fn tls_client_hello(sni: &str, tls13: bool) -> Vec<u8> {
-    let mut ext = Vec::new();
-    // server_name
-    let name = sni.as_bytes();
-    let mut sn = Vec::new();
-    sn.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
-    sn.push(0);
-    sn.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    sn.extend_from_slice(name);
-    // a preceding extension (ec_point_formats) so the walker must skip one
-    ext.extend_from_slice(&[0x00, 0x0b, 0x00, 0x02, 0x01, 0x00]);
-    ext.extend_from_slice(&[0x00, 0x00]);
-    ext.extend_from_slice(&(sn.len() as u16).to_be_bytes());
-    ext.extend_from_slice(&sn);
-    if tls13 {
-        // supported_versions: TLS 1.3
-        ext.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]);
+    let after: &[u8] = if tls13 {
+        &SUPPORTED_VERSIONS_TLS13
+    } else {
+        &[]
+    };
+    ClientHello {
+        session_id: &[0x22; 32],
+        cipher_suites: &[0x1301, 0xc02f],
+        extensions_before: &EC_POINT_FORMATS,
+        extensions_after: after,
+        ..ClientHello::new(sni.as_bytes())
     }
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[0x11; 32]); // random
-    body.push(32);
-    body.extend_from_slice(&[0x22; 32]); // session id
-    body.extend_from_slice(&[0x00, 0x04, 0x13, 0x01, 0xc0, 0x2f]); // cipher suites
-    body.extend_from_slice(&[0x01, 0x00]); // compression: null
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    let mut hs = vec![0x01];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
-}
-
-fn dns_query(name: &str) -> Vec<u8> {
-    let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in name.split('.') {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.push(0);
-    p.extend_from_slice(&[0, 1, 0, 1]);
-    p
+    .record()
 }
 
 fn dhcp_discover() -> Vec<u8> {
