@@ -13,7 +13,8 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "module graph: no cycles between the modules of a crate (scripts/modcycles.py)"
-for src in dataplane/types/src dataplane/config/src dataplane/engine/src dataplane/daemon/src control/src; do
+for src in dataplane/types/src dataplane/config/src dataplane/engine/src dataplane/daemon/src \
+  dataplane/testkit/src control/src perf/src; do
   python3 scripts/modcycles.py "$src" --depth 2
 done
 step "unit tests"
