@@ -107,7 +107,8 @@ pub struct Worker {
     pub verdicts: [Verdict; BURST_MAX],
     /// The operator's table walk in progress (`show|clear session all`, a reload's re-check):
     /// one bounded slice a loop (`Engine::step`) until it is done, then its answer.
-    pub walk: Option<(Walk, WalkReply)>,
+    /// Boxed: the worker's struct keeps its hot fields' layout, whatever a walk holds.
+    pub walk: Option<Box<(Walk, WalkReply)>>,
 }
 
 impl Worker {
@@ -375,7 +376,7 @@ impl Worker {
                         limit,
                         found,
                     };
-                    self.walk = Some((Walk::new(task), WalkReply::Views(reply)));
+                    self.walk = Some(Box::new((Walk::new(task), WalkReply::Views(reply))));
                 }
                 WorkerRequest::Clear { filter, reply } => {
                     let task = Task::Clear {
@@ -383,7 +384,7 @@ impl Worker {
                         reason: EndReason::Unknown,
                         cleared: 0,
                     };
-                    self.walk = Some((Walk::new(task), WalkReply::Count(reply)));
+                    self.walk = Some(Box::new((Walk::new(task), WalkReply::Count(reply))));
                 }
                 WorkerRequest::Reload {
                     policy,
@@ -396,7 +397,7 @@ impl Worker {
                     self.engine.set_protection(protection);
                     self.engine.swap_policy(policy, port_zone);
                     let task = Task::Recheck { ended: 0 };
-                    self.walk = Some((Walk::new(task), WalkReply::Count(reply)));
+                    self.walk = Some(Box::new((Walk::new(task), WalkReply::Count(reply))));
                 }
                 WorkerRequest::ClearId { id, reply } => {
                     let _ = reply.send(self.engine.clear_session(id, EndReason::Unknown, now));
@@ -410,15 +411,16 @@ impl Worker {
 
     /// One slice of the walk in progress; once it has covered the table, its answer.
     fn step_walk(&mut self, now: u64) {
-        let Some((walk, _)) = self.walk.as_mut() else {
+        let Some(job) = self.walk.as_mut() else {
             return;
         };
-        if !self.engine.step(walk, now, &self.names) {
+        if !self.engine.step(&mut job.0, now, &self.names) {
             return;
         }
-        let Some((walk, reply)) = self.walk.take() else {
+        let Some(job) = self.walk.take() else {
             return;
         };
+        let (walk, reply) = *job;
         match (walk.task, reply) {
             (Task::List { found, .. }, WalkReply::Views(tx)) => {
                 let _ = tx.send(found);
