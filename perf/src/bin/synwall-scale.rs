@@ -103,6 +103,17 @@ fn engine_config(max_sessions: u64) -> EngineConfig {
     EngineConfig::from_config(&config, Arc::new(policy), 0, 1)
 }
 
+/// One worker's engine for `max_sessions`, started at the scenarios' epoch, with counters and
+/// a record ring of its own.
+fn scale_engine(max_sessions: u64) -> Engine {
+    Engine::new(
+        engine_config(max_sessions),
+        CounterBlock::standalone(),
+        Arc::new(RecordRing::new(1024)),
+        SCENARIO_EPOCH_NS,
+    )
+}
+
 /// Resident set size of this process, bytes (Linux `/proc/self/statm`).
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -245,12 +256,7 @@ fn main() {
         let mut frames = Frames::new(n, family, proto, args.size);
         let mut shuffled = args.shuffle.then(|| frames.shuffled());
         let before = rss_bytes();
-        let mut e = Engine::new(
-            engine_config(args.capacity.unwrap_or(n).max(n)),
-            CounterBlock::standalone(),
-            Arc::new(RecordRing::new(1024)),
-            SCENARIO_EPOCH_NS,
-        );
+        let mut e = scale_engine(args.capacity.unwrap_or(n).max(n));
         let (fwd, mut now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
         // The worker's next timer ticks (every 10 ms): among their chores, an index that has
         // grown to its full size gives back the bucket array it grew through, 4 MiB a tick
@@ -307,12 +313,7 @@ fn workers_rate(workers: usize, flows: u64, passes: u32) -> f64 {
                 }
                 let share = flows / workers as u64;
                 let mut frames = Frames::udp(share, IpFamily::V4);
-                let mut e = Engine::new(
-                    engine_config(share),
-                    CounterBlock::standalone(),
-                    Arc::new(RecordRing::new(1024)),
-                    SCENARIO_EPOCH_NS,
-                );
+                let mut e = scale_engine(share);
                 let (_, mut now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
                 barrier.wait();
                 let start = Instant::now();
@@ -336,12 +337,7 @@ fn workers_rate(workers: usize, flows: u64, passes: u32) -> f64 {
 /// `expire` call is timed until the table is empty.
 fn mass_expiry(n: u64) {
     let mut frames = Frames::udp(n, IpFamily::V4);
-    let mut e = Engine::new(
-        engine_config(n),
-        CounterBlock::standalone(),
-        Arc::new(RecordRing::new(1024)),
-        SCENARIO_EPOCH_NS,
-    );
+    let mut e = scale_engine(n);
     let (_, now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
     let mut now = now + 31_000_000_000; // past the 30 s UDP timeout
     let mut calls = Vec::new();
@@ -372,12 +368,7 @@ fn mass_expiry(n: u64) {
 /// forwarding checked between steps (a packet of a live session still goes through).
 fn operator_walks(n: u64) {
     let mut frames = Frames::udp(n, IpFamily::V4);
-    let mut e = Engine::new(
-        engine_config(n),
-        CounterBlock::standalone(),
-        Arc::new(RecordRing::new(1024)),
-        SCENARIO_EPOCH_NS,
-    );
+    let mut e = scale_engine(n);
     let (_, mut now) = run(&mut e, &mut frames, SCENARIO_EPOCH_NS);
     let names = NameTable {
         ports: vec!["ethernet1/1".into(), "ethernet1/2".into()],
@@ -470,12 +461,7 @@ fn operator_walks(n: u64) {
         );
     }
     // `show session id`: one worker, one slot.
-    let mut e2 = Engine::new(
-        engine_config(n),
-        CounterBlock::standalone(),
-        Arc::new(RecordRing::new(1024)),
-        SCENARIO_EPOCH_NS,
-    );
+    let mut e2 = scale_engine(n);
     let (_, now) = run(&mut e2, &mut frames, SCENARIO_EPOCH_NS);
     let ids: Vec<u64> = (0..1000u32).filter_map(|slot| e2.id_of(slot)).collect();
     let t = Instant::now();
