@@ -412,7 +412,7 @@ fn operator_walks(n: u64) {
             },
         ),
         (
-            "clear session all <one destination port>",
+            "clear session all <destination port every flow has>",
             Task::Clear {
                 filter: port(frames.first_dport()),
                 reason: EndReason::Unknown,
