@@ -22,14 +22,17 @@ impl Engine {
             if let Some(slot) = self.candidate_hit6(st, pkt.frame, pkt.now_ms) {
                 let seg = &st.segment;
                 let parsed = deferred(std::slice::from_mut(p), 0, pkt.frame);
-                let Packet {
-                    frame,
-                    ingress,
-                    now_ns,
-                    now_ms,
-                } = pkt;
                 let reversed = st.hashed.reversed;
-                return self.existing(slot, reversed, parsed, seg, frame, ingress, now_ns, now_ms);
+                return self.existing(
+                    slot,
+                    reversed,
+                    parsed,
+                    seg,
+                    pkt.frame,
+                    pkt.ingress,
+                    pkt.now_ns,
+                    pkt.now_ms,
+                );
             }
         }
         if matches!(st.stage, Stage::Common | Stage::Common6) {
@@ -72,13 +75,16 @@ impl Engine {
                 self.end(slot, EndReason::AgedOut, pkt.now_ns);
             } else {
                 let seg = &p.segment();
-                let Packet {
-                    frame,
-                    ingress,
-                    now_ns,
-                    now_ms,
-                } = pkt;
-                return self.existing(slot, reversed, || p, seg, frame, ingress, now_ns, now_ms);
+                return self.existing(
+                    slot,
+                    reversed,
+                    || p,
+                    seg,
+                    pkt.frame,
+                    pkt.ingress,
+                    pkt.now_ns,
+                    pkt.now_ms,
+                );
             }
         }
         let key = p.key.oriented(reversed);
